@@ -1,0 +1,37 @@
+# The two commands a newcomer needs are `make run` and `make test`; both set up the
+# virtual environment themselves, so a fresh clone needs nothing but Python 3.11, git and make.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or set PYTHON=..."; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/warrant db start
+	$(BIN)/warrant db status
+
+# pytest exits 5 when it collected no test: a suite that runs nothing is a failure here, said plainly.
+test: $(STAMP)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_lineage $(BENCH_ARGS)
+
+clean:
+	-$(BIN)/warrant db stop
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `warrant` command line: parsing and presentation over `api.services`."""

@@ -1,0 +1,1 @@
+"""Decisions, their state machine, Cedar approval gates, the audit chain and execution (issue 6)."""

@@ -1,0 +1,51 @@
+"""The one settings object, read from the environment.
+
+It lives in `graph/` because every other package may import `graph` and nothing below it, so this
+is the lowest place all of them can share. Every variable here is listed in the README.
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration; every field maps to `WARRANT_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="WARRANT_", extra="ignore")
+
+    home: Path = Field(Path(".warrant"), description="State directory (graph data, passwords, logs).")
+    actor: str = Field(
+        default_factory=lambda: f"cli:{getpass.getuser()}",
+        description="Who is acting, recorded as created_by on what the CLI writes.",
+    )
+    graph_uri: str = Field("", description="Neo4j URI; empty means the embedded ArcadeDB server.")
+    graph_user: str = Field("neo4j", description="Neo4j user name.")
+    graph_password: SecretStr = Field(SecretStr(""), description="Neo4j password.")
+    graph_database: str = Field(
+        "", description="Database name; empty: `warrant` embedded, the server default on Neo4j."
+    )
+    graph_heap: str = Field("512m", description="JVM heap cap of the embedded server.")
+    graph_bolt_port: int = Field(0, ge=0, le=65535, description="Embedded Bolt port; 0 picks a free one.")
+    graph_http_port: int = Field(0, ge=0, le=65535, description="Embedded HTTP port; 0 picks a free one.")
+    graph_start_timeout: float = Field(90.0, gt=0, description="Seconds to wait for the embedded server.")
+
+    @field_validator("graph_uri")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        allowed = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
+        if value and not value.startswith(allowed):
+            raise ValueError(f"must start with one of {', '.join(allowed)}")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return not self.graph_uri
+
+    @property
+    def graph_dir(self) -> Path:
+        return self.home.resolve() / "graph"

@@ -1,0 +1,1 @@
+"""Connectors, column mappings, the unified schema, quality gates and content-addressed snapshots."""

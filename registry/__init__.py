@@ -1,0 +1,1 @@
+"""MLflow: snapshots as datasets, diagnostic models, post-mortem runs, replay and drift (issue 5)."""

@@ -1,0 +1,1 @@
+"""The Streamlit app; it talks to the HTTP API only, never to the database (issue 8)."""
