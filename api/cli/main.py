@@ -1,0 +1,47 @@
+"""`warrant`: the command line. Parses, calls `api.services`, presents; nothing else.
+
+Errors a user can act on (`WarrantError`, bad settings) print as one line on stderr with exit
+code 2; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from api.cli import db, lineage
+from graph.errors import WarrantError
+
+app = typer.Typer(
+    name="warrant",
+    help="Warrant: governed knowledge graph for marketing campaign post-mortems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(lineage.app, name="lineage")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except WarrantError as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "WARRANT_" + "_".join(str(p) for p in err["loc"]).upper()
+        _fail(f"{name}: {err['msg']}")
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()

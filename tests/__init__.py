@@ -1,0 +1,1 @@
+"""Warrant test suite: contract tests over graph backends, integration tests, benchmarks."""

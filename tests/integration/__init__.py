@@ -1,0 +1,1 @@
+"""Tests of whole processes: the embedded server, the CLI, concurrency and failure."""
