@@ -4,6 +4,8 @@ one line that says what to fix."""
 
 from __future__ import annotations
 
+import contextlib
+
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import AuthError, ClientError, ConfigurationError, ServiceUnavailable
 
@@ -24,8 +26,12 @@ def open_store(
         driver, dialect, database or settings.graph_database or default_db, actor=settings.actor
     )
     if setup:
+        # ArcadeDB's `CREATE PROPERTY ... IF NOT EXISTS` is check-then-act: two processes setting
+        # up at once fail ("already exists"), so they take turns under the server's lock.
+        guard = EmbeddedServer(settings).lock() if settings.embedded else contextlib.nullcontext()
         try:
-            store.setup_schema()
+            with guard:
+                store.setup_schema()
         except ClientError as exc:
             store.close()
             raise GraphUnavailable(f"graph refused the schema set-up: {exc.message}") from exc

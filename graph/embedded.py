@@ -70,13 +70,13 @@ class EmbeddedServer:
         """The running server, or None; cleans up a stale state file on the way."""
         if not self.dir.exists():
             return None
-        with self._locked():
+        with self.lock():
             return self._running()
 
     def ensure_running(self) -> tuple[ServerInfo, bool]:
         """The running server, starting it if needed; the flag says whether this call started it."""
         self._prepare_home()
-        with self._locked():
+        with self.lock():
             info = self._running()
             if info is not None:
                 return info, False
@@ -86,7 +86,7 @@ class EmbeddedServer:
         """Stop the server gracefully (SIGTERM, then SIGKILL after `timeout`); False if none ran."""
         if not self.dir.exists():
             return False
-        with self._locked():
+        with self.lock():
             info = self._running()
             if info is None:
                 return False
@@ -114,7 +114,8 @@ class EmbeddedServer:
             ) from exc
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def lock(self) -> Iterator[None]:
+        """Exclusive across processes on this home: starts, stops and schema set-up take it."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.lock_path, "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)

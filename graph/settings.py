@@ -29,7 +29,11 @@ class Settings(BaseSettings):
     graph_database: str = Field(
         "", description="Database name; empty: `warrant` embedded, the server default on Neo4j."
     )
-    graph_heap: str = Field("512m", description="JVM heap cap of the embedded server.")
+    graph_heap: str = Field(
+        "512m",
+        pattern=r"^[1-9][0-9]*[kKmMgG]$",
+        description="JVM heap cap of the embedded server (e.g. 512m, 2g).",
+    )
     graph_bolt_port: int = Field(0, ge=0, le=65535, description="Embedded Bolt port; 0 picks a free one.")
     graph_http_port: int = Field(0, ge=0, le=65535, description="Embedded HTTP port; 0 picks a free one.")
     graph_start_timeout: float = Field(90.0, gt=0, description="Seconds to wait for the embedded server.")
