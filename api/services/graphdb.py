@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graph.connect import open_store
-from graph.embedded import EmbeddedServer, ServerInfo
+from graph.embedded import EmbeddedServer
 from graph.settings import Settings
+from graph.store import GraphStore
 
 
 @dataclass(frozen=True)
@@ -24,23 +25,6 @@ class GraphStatus:
     log_path: str | None = None
 
 
-def _embedded_status(info: ServerInfo | None, settings: Settings, nodes: int | None = None) -> GraphStatus:
-    server = EmbeddedServer(settings)
-    if info is None:
-        return GraphStatus("embedded", False, "", None, log_path=str(server.log_path))
-    return GraphStatus(
-        "embedded",
-        True,
-        info.bolt_uri,
-        info.database,
-        nodes=nodes,
-        pid=info.pid,
-        started_at=info.started_at,
-        http_url=info.http_url,
-        log_path=str(info.log_path),
-    )
-
-
 def start(settings: Settings) -> tuple[GraphStatus, bool]:
     """Start the embedded server (or check the Neo4j) and set up the schema; flag: newly started."""
     started = False
@@ -56,12 +40,27 @@ def stop(settings: Settings) -> bool:
 
 def status(settings: Settings) -> GraphStatus:
     """Where the graph is and whether it answers; never starts anything."""
-    if settings.embedded:
-        info = EmbeddedServer(settings).status()
-        if info is None:
-            return _embedded_status(None, settings)
+    if not settings.embedded:
+        with open_store(settings) as store:
+            return GraphStatus("neo4j", True, settings.graph_uri, store.database, nodes=_count(store))
+    server = EmbeddedServer(settings)
+    info = server.status()
+    if info is None:
+        return GraphStatus("embedded", False, "", None, log_path=str(server.log_path))
     with open_store(settings) as store:
-        nodes = int(store.read("MATCH (n:Node) RETURN count(n) AS n")[0]["n"])
-        if settings.embedded:
-            return _embedded_status(info, settings, nodes)
-        return GraphStatus("neo4j", True, settings.graph_uri, store.database, nodes=nodes)
+        nodes = _count(store)
+    return GraphStatus(
+        "embedded",
+        True,
+        info.bolt_uri,
+        info.database,
+        nodes=nodes,
+        pid=info.pid,
+        started_at=info.started_at,
+        http_url=info.http_url,
+        log_path=str(info.log_path),
+    )
+
+
+def _count(store: GraphStore) -> int:
+    return int(store.read("MATCH (n:Node) RETURN count(n) AS n")[0]["n"])
