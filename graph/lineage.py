@@ -10,39 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import networkx as nx
 
+from graph.dialect import Direction, reachable_cypher
 from graph.errors import NotFound
-from graph.model import LINEAGE_RELS, TAINTABLE, node_type, timestamp
+from graph.model import TAINTABLE, node_type, timestamp
 from graph.store import GraphStore, Tx
 
-Direction = Literal["upstream", "downstream"]
-MAX_DEPTH = 12
 _END_OF_TIME = "9999-12-31T23:59:59.999999Z"
-_TYPES = "|".join(rel.value for rel in LINEAGE_RELS)
+_DOWNSTREAM = reachable_cypher("downstream")
 
 # Key properties shown for each node in a lineage view (all properties stay in `properties`).
 _KEY = ("name", "title", "file", "sha256", "kind", "state", "status", "tainted")
-
-
-def _reachable_query(direction: Direction) -> str:
-    arrow = f"-[:{_TYPES}*1..{MAX_DEPTH}]->" if direction == "upstream" else f"<-[:{_TYPES}*1..{MAX_DEPTH}]-"
-    # Paths, not nodes, are matched, so the validity test can see every edge on the path: an
-    # edge closed before T (or opened after it) cuts what lies beyond it.
-    return (
-        "MATCH (s:Node {id: $id}) "
-        f"MATCH p = (s){arrow}(n:Node) "
-        "WHERE all(r IN relationships(p) WHERE r.valid_from <= $at "
-        "AND (r.valid_to IS NULL OR r.valid_to > $at)) "
-        "UNWIND relationships(p) AS r "
-        "RETURN DISTINCT startNode(r).id AS src, type(r) AS rel, endNode(r).id AS dst"
-    )
-
-
-_UPSTREAM = _reachable_query("upstream")
-_DOWNSTREAM = _reachable_query("downstream")
 
 
 @dataclass
@@ -84,10 +65,9 @@ class Lineage:
 
 def _walk(store: GraphStore, node_id: str, direction: Direction, as_of: datetime | None) -> Lineage:
     at = timestamp(as_of) if as_of else _END_OF_TIME
-    rows = store.read(_UPSTREAM if direction == "upstream" else _DOWNSTREAM, id=node_id, at=at)
-    edges = sorted({(r["src"], r["rel"], r["dst"]) for r in rows})
-    ids = {node_id} | {e[0] for e in edges} | {e[2] for e in edges}
-    found = store.properties_of(ids, as_of=as_of)
+    found, edges = store.reachable(node_id, direction, at)
+    if as_of:
+        found = store.rewind(found, at)
     if node_id not in found:
         when = f" at {at}" if as_of else ""
         raise NotFound(f"no node with id {node_id!r}{when}")

@@ -195,5 +195,5 @@ def test_full_text_search_ranks_and_reports_bad_queries(store: GraphStore) -> No
     assert store.search("PostMortem", "summary", "nothing-matches-this") == []
     with pytest.raises(InvalidGraphInput, match="no full-text index"):
         store.search("PostMortem", "secret", "x")
-    with pytest.raises(InvalidGraphInput, match="full-text query refused"):
+    with pytest.raises(InvalidGraphInput, match="graph refused the full-text query"):
         store.search("PostMortem", "summary", '"unbalanced')
