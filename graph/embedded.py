@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -105,9 +106,10 @@ class EmbeddedServer:
     def _prepare_home(self) -> None:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            probe = self.dir / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            # A probe of this process's own: processes starting at once must not delete each
+            # other's (a shared name made one of three concurrent `db start` fail).
+            with tempfile.TemporaryFile(dir=self.dir) as probe:
+                probe.write(b"ok")
         except OSError as exc:
             raise ConfigurationError(
                 f"WARRANT_HOME={self.settings.home} is not writable: {exc.strerror or exc}"
