@@ -1,0 +1,224 @@
+"""Connectors: an export file (CSV, Parquet, JSON lines) as a table of its own columns.
+
+Every row keeps the line it came from (`_row`), so any later error can name the file, the line and
+the column. CSV is read with Python's `csv` module rather than a faster reader because it reports
+what users need to see: a row with a missing field, a quote left open, the exact line of each
+record, where fast readers pad a short row with nulls and say nothing.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+import polars as pl
+
+from ingest.errors import IngestError
+from ingest.mapping import CsvOptions
+
+ROW = "_row"
+_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_DELIMITERS = ",;\t|"
+
+
+@dataclass(frozen=True)
+class Export:
+    """One export file as read: its identity (sha256, size) and its rows."""
+
+    path: Path
+    sha256: str
+    size: int
+    format: str
+    frame: pl.DataFrame
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c in self.frame.columns if c != ROW]
+
+
+def read_export(path: Path, *, fmt: str | None, csv_options: CsvOptions, max_bytes: int) -> Export:
+    """Read one file after checking it exists, is not empty and is within the size limit."""
+    if not path.is_file():
+        raise IngestError("no such file", file=path)
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError("the file is empty", file=path)
+    if size > max_bytes:
+        raise IngestError(
+            f"the file is {_mb(size)}, over the limit of {_mb(max_bytes)} (WARRANT_INGEST_MAX_BYTES)",
+            file=path,
+        )
+    fmt = fmt or _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise IngestError(
+            f"cannot tell the format from the extension {path.suffix!r}; set `format:` in the mapping "
+            "(csv, parquet or jsonl)",
+            file=path,
+        )
+    raw = path.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    if fmt == "parquet":
+        return Export(path, sha, size, fmt, _parquet(path, raw))
+    text, encoding = _decode(path, raw, csv_options.encoding)
+    if fmt == "jsonl":
+        return Export(path, sha, size, fmt, _jsonl(path, text), encoding)
+    frame, delimiter = _csv(path, text, csv_options)
+    return Export(path, sha, size, fmt, frame, encoding, delimiter)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _decode(path: Path, raw: bytes, encoding: str) -> tuple[str, str]:
+    """The file's text and the encoding it was read with (detected unless the mapping says)."""
+    if encoding == "auto":
+        encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), "")
+        if not encoding:
+            try:
+                text = raw.decode("utf-8")
+                encoding = "utf-8"
+            except UnicodeDecodeError:
+                best = charset_normalizer.from_bytes(raw[:1_000_000]).best()
+                if best is None:
+                    raise IngestError(
+                        "not a text file: no text encoding fits its bytes (binary or corrupt?)", file=path
+                    ) from None
+                encoding = best.encoding
+    try:
+        text = raw.decode(encoding)
+    except LookupError:
+        raise IngestError(f"unknown encoding {encoding!r} in the mapping", file=path) from None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise IngestError(
+            f"not valid {encoding} at byte {exc.start}; set `csv: {{encoding: ...}}` in the mapping",
+            file=path,
+            row=line,
+        ) from None
+    text = text.removeprefix("\ufeff")
+    sample = text[:65536]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n")
+    if "\x00" in sample or controls > len(sample) / 100:
+        raise IngestError("not a text file: it holds control characters (binary or corrupt?)", file=path)
+    return text, encoding
+
+
+def _csv(path: Path, text: str, options: CsvOptions) -> tuple[pl.DataFrame, str]:
+    lines = text.splitlines(keepends=True)
+    if len(lines) <= options.skip_rows:
+        raise IngestError(f"the file has {len(lines)} lines, fewer than the header needs", file=path)
+    body = lines[options.skip_rows :]
+    delimiter = options.delimiter if options.delimiter != "auto" else _sniff(body[:50])
+    reader = csv.reader(io.StringIO("".join(body)), delimiter=delimiter, quotechar=options.quote, strict=True)
+    first_line = options.skip_rows + 1
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise IngestError("no header row", file=path, row=first_line) from None
+    except csv.Error as exc:
+        raise IngestError(f"unreadable header: {exc}", file=path, row=first_line) from None
+    header = [h.strip() or f"column_{i + 1}" for i, h in enumerate(header)]
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise IngestError(f"the header repeats column(s) {', '.join(duplicated)}", file=path, row=first_line)
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    start = first_line + 1
+    try:
+        for record in reader:
+            if record:  # a blank line is not a row
+                if len(record) != len(header):
+                    raise IngestError(
+                        f"expected {len(header)} fields as in the header, found {len(record)} "
+                        "(a truncated row, or a delimiter inside an unquoted value?)",
+                        file=path,
+                        row=start,
+                    )
+                rows.append(record)
+                starts.append(start)
+            start = first_line + reader.line_num
+    except csv.Error as exc:
+        raise IngestError(f"malformed CSV: {exc}", file=path, row=start) from None
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
+    frame = pl.DataFrame(
+        {name: pl.Series(name, values, dtype=pl.String) for name, values in zip(header, columns, strict=True)}
+    )
+    return frame.with_columns(pl.Series(ROW, starts, dtype=pl.Int64)), delimiter
+
+
+def _sniff(lines: list[str]) -> str:
+    """The delimiter that splits the header and the first rows into the same number of fields."""
+    sample = "".join(lines)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        header = lines[0] if lines else ""
+        counts = {d: header.count(d) for d in _DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def _jsonl(path: Path, text: str) -> pl.DataFrame:
+    """polars' reader when every line is a record (so row i is line i); the exact, slower
+    line-by-line read when there are blank lines, or to find the line polars failed on."""
+    if not re.search(r"^\s*$", text.rstrip("\r\n"), re.MULTILINE):
+        try:
+            frame = pl.read_ndjson(io.BytesIO(text.encode()), infer_schema_length=None)
+            return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+        except (pl.exceptions.PolarsError, ValueError):
+            pass
+    records = []
+    starts = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            message = f"not valid JSON: {exc.msg} (column {exc.colno})"
+            raise IngestError(message, file=path, row=number) from None
+        if not isinstance(record, dict):
+            raise IngestError("each line must be a JSON object", file=path, row=number)
+        records.append(record)
+        starts.append(number)
+    if not records:
+        raise IngestError("no JSON records in the file", file=path)
+    try:
+        frame = pl.from_dicts(records, infer_schema_length=None)
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+        raise IngestError(f"records do not share one shape: {str(exc).splitlines()[0]}", file=path) from None
+    return frame.with_columns(pl.Series(ROW, starts, dtype=pl.Int64))
+
+
+def _parquet(path: Path, raw: bytes) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(io.BytesIO(raw))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise IngestError(f"not a readable Parquet file: {str(exc).splitlines()[0]}", file=path) from None
+    return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
