@@ -109,12 +109,15 @@ class Source(Node, TaintMarks):
 
 
 class Extract(Node, TaintMarks):
-    """One ingested export file."""
+    """One ingested export file (its id names its content: `extract:<sha256 of the bytes>`)."""
 
     file: str
     sha256: str
     rows: int = Field(ge=0)
     fetched_at: str | None = None
+    size: int | None = Field(None, ge=0)
+    format: str | None = None
+    encoding: str | None = None
 
 
 class Snapshot(Node, TaintMarks):
@@ -124,14 +127,25 @@ class Snapshot(Node, TaintMarks):
     schema_version: str
     row_count: int = Field(0, ge=0)
     quality_passed: bool | None = None
+    table: str = ""
+    mapping: str = ""
+    source: str = ""
+    path: str = ""  # file name under $WARRANT_HOME/snapshots
+    attribution_window: str | None = None
 
 
 class QualityCheck(Node):
+    """One quality gate's verdict on a snapshot; `blocks` names the conclusions it rules out."""
+
     name: str
-    result: str  # pass | warn | fail
+    result: str  # pass | warn | fail | skipped
     value: float | None = None
     threshold: float | None = None
     blocking: bool = False
+    message: str = ""
+    blocks: list[str] = Field(default_factory=list)
+    location: str | None = None
+    details: str = ""  # JSON
 
 
 class Plan(Node):

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     graph_bolt_port: int = Field(0, ge=0, le=65535, description="Embedded Bolt port; 0 picks a free one.")
     graph_http_port: int = Field(0, ge=0, le=65535, description="Embedded HTTP port; 0 picks a free one.")
     graph_start_timeout: float = Field(90.0, gt=0, description="Seconds to wait for the embedded server.")
+    ingest_max_bytes: int = Field(
+        2_000_000_000, gt=0, description="Largest export file `warrant ingest` accepts, in bytes."
+    )
 
     @field_validator("graph_uri")
     @classmethod
@@ -53,3 +56,7 @@ class Settings(BaseSettings):
     @property
     def graph_dir(self) -> Path:
         return self.home.resolve() / "graph"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.home.resolve() / "snapshots"

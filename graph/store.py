@@ -354,6 +354,16 @@ class GraphStore:
         except (ServiceUnavailable, SessionExpired) as exc:
             raise GraphUnavailable(f"graph server unreachable: {_first_line(exc)}") from exc
 
+    def linked(self, node_id: str, rel: Rel, *, incoming: bool = True) -> NodeRows:
+        """Nodes at the other end of open `rel` edges into (or out of) `node_id`."""
+        arrow = f"<-[r:`{Rel(rel).value}`]-" if incoming else f"-[r:`{Rel(rel).value}`]->"
+        rows = self.read(
+            f"MATCH (:Node {{id: $id}}){arrow}(n:Node) WHERE r.valid_to IS NULL "
+            "RETURN DISTINCT n.id AS id, labels(n) AS labels, n{.*} AS props",
+            id=node_id,
+        )
+        return {row["id"]: (label_of(row["labels"]), row["props"]) for row in rows}
+
     def revisions(self, ids: Sequence[str]) -> dict[str, list[Revision]]:
         """Earlier states of these nodes, oldest first."""
         rows = self.read(

@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from api.cli import db, lineage
+from api.cli import db, ingest, lineage
 from graph.errors import WarrantError
 
 app = typer.Typer(
@@ -24,6 +24,9 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(lineage.app, name="lineage")
+app.command("ingest")(ingest.ingest)
+app.add_typer(ingest.mappings_app, name="mappings")
+app.add_typer(ingest.schema_app, name="schema")
 
 
 def run() -> None:
