@@ -20,6 +20,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from graph.connect import open_store
+from graph.errors import InvalidGraphInput
 from graph.model import Campaign, Extract, QualityCheck, Rel, Snapshot, Source, timestamp
 from graph.settings import Settings
 from graph.store import GraphStore, Tx
@@ -201,11 +202,13 @@ def _record(
     """Every node and edge of one snapshot, in the caller's unit of work."""
     source_id = f"source:{dimension_name(spec.source.name)}"
     extract_ids = [f"extract:{e.sha256}" for e in exports]
-    existing = tx.fetch([source_id, *extract_ids])
-    nodes: list[Any] = []
-    if source_id not in existing:
-        nodes.append(Source(id=source_id, name=spec.source.name, kind=spec.source.kind))
+    existing = tx.fetch(extract_ids)
+    nodes: list[Any] = [Source(id=source_id, name=spec.source.name, kind=spec.source.kind)]
     for export, extract_id in zip(exports, extract_ids, strict=True):
+        if extract_id in existing and existing[extract_id][0] != "Extract":
+            raise InvalidGraphInput(
+                f"id {extract_id!r} already names a {existing[extract_id][0]}, not an Extract"
+            )
         if extract_id not in existing:  # the same bytes from another path: the same extract
             mtime = datetime.fromtimestamp(export.path.stat().st_mtime, UTC)
             nodes.append(
