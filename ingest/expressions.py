@@ -84,6 +84,19 @@ def _from_unix(value: pl.Expr, unit: str) -> pl.Expr:
     return (numeric * micros).cast(pl.Int64, strict=False).cast(pl.Datetime("us", "UTC"))
 
 
+# The literal arguments of each function, in order, and their types.
+_LITERAL_TYPES: dict[str, tuple[type, ...]] = {
+    "replace": (str, str),
+    "split_part": (str, int),
+    "starts_with": (str,),
+    "contains": (str,),
+    "to_date": (str,),
+    "to_datetime": (str, str),
+    "from_unix": (str,),
+    "url_param": (str,),
+    "round": (int,),
+}
+
 # name -> (how many leading arguments are expressions (None: all), fewest and most arguments,
 # builder). Arguments after the expressions must be literals: formats, separators, units.
 FUNCTIONS: dict[str, tuple[int | None, int, int | None, Callable[..., pl.Expr]]] = {
@@ -98,7 +111,7 @@ FUNCTIONS: dict[str, tuple[int | None, int, int | None, Callable[..., pl.Expr]]]
     "contains": (1, 2, 2, lambda a, part: parse.text(a).str.contains(part, literal=True)),
     "number": (1, 1, 1, parse.number),
     "to_date": (1, 1, 2, lambda a, fmt=None: parse.date(a, fmt)),
-    "to_datetime": (1, 1, 2, lambda a, fmt=None: parse.datetime(a, fmt)),
+    "to_datetime": (1, 1, 3, lambda a, fmt=None, tz="UTC": parse.datetime(a, fmt, tz)),
     "from_unix": (1, 2, 2, _from_unix),
     "url_param": (1, 2, 2, _url_param),
     "channel_of": (2, 2, 2, _channel_of),
@@ -111,8 +124,9 @@ FUNCTIONS: dict[str, tuple[int | None, int, int | None, Callable[..., pl.Expr]]]
 class Expression:
     """One parsed mapping expression: the columns it reads and its polars form."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, timezone: str = "UTC") -> None:
         self.source = source
+        self.timezone = timezone  # how to_datetime() reads a time without an offset
         try:
             tree = ast.parse(source.strip(), mode="eval").body
         except SyntaxError as exc:
@@ -146,7 +160,12 @@ class Expression:
                 combined = combined & value if isinstance(node.op, ast.And) else combined | value
             return combined
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
-            left, right = self._build(node.left), self._build(node.comparators[0])
+            right_node = node.comparators[0]
+            left, right = self._build(node.left), self._build(right_node)
+            if _is_number(right_node):  # `Impr < 1`: the column's text is read as a number
+                left = _numeric(node.left, left)
+            if _is_number(node.left):
+                right = _numeric(right_node, right)
             return _COMPARE[type(node.ops[0])](left, right)
         if isinstance(node, ast.IfExp):
             return (
@@ -174,12 +193,15 @@ class Expression:
             raise MappingError(f"expression {self.source!r}: {name}() takes {count} arguments")
         split = len(args) if n_exprs is None else n_exprs
         consts = []
-        for arg in args[split:]:
-            if not isinstance(arg, ast.Constant):
+        for arg, kind in zip(args[split:], _LITERAL_TYPES.get(name, ()), strict=False):
+            if not isinstance(arg, ast.Constant) or type(arg.value) is not kind:
+                what = {str: "a text literal", int: "a whole-number literal"}[kind]
                 raise MappingError(
-                    f"expression {self.source!r}: argument {ast.unparse(arg)!r} of {name}() must be a literal"
+                    f"expression {self.source!r}: argument {ast.unparse(arg)} of {name}() must be {what}"
                 )
             consts.append(arg.value)
+        if name == "to_datetime" and len(consts) < 2:  # the mapping's timezone, unless given
+            consts += [None] * (1 - len(consts)) + [self.timezone]
         try:
             return build(*[self._build(a) for a in args[:split]], *consts)
         except (TypeError, ValueError) as exc:
@@ -190,6 +212,12 @@ class Expression:
             f"expression {self.source!r}: {what} is not allowed (use column names, literals, + - * / %, "
             "comparisons, and/or/not, 'x if c else y' and the listed functions)"
         )
+
+
+def _is_number(node: ast.AST) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
 def _is_str(node: ast.AST) -> bool:

@@ -128,6 +128,10 @@ def _share(numerator: float, denominator: float) -> float:
 
 def _duplicates(rows: pl.DataFrame, mapping: Mapping, context: Context, limits: dict) -> GateResult:
     key = [k for k in mapping.model.key if k in rows.columns]
+    if not key:
+        return _result(
+            "duplicates", "skipped", f"{mapping.table} rows have no key: repeats are partial counts"
+        )
     # The first occurrence is the row a user keeps; point at the first repeat.
     repeats = ~rows.select(pl.struct(key).is_first_distinct().alias("first"))["first"]
     count = int(repeats.sum())

@@ -102,9 +102,6 @@ class ColumnSpec(BaseModel):
             raise ValueError("'optional' applies to 'from' columns only")
         return self
 
-    def compiled(self) -> Expression | None:
-        return Expression(self.expr) if self.expr else None
-
 
 class Mapping(BaseModel):
     model_config = _STRICT
@@ -153,12 +150,18 @@ class Mapping(BaseModel):
         for name, spec in self.columns.items():
             if spec.format and field_type(model, name).__name__ not in ("date", "datetime"):
                 raise ValueError(f"columns.{name}: 'format' applies to date and time fields only")
-            spec.compiled()
+            try:
+                Expression(spec.expr, timezone=self.timezone) if spec.expr else None
+            except MappingError as exc:
+                raise ValueError(f"columns.{name}: {exc.message}") from None
         for name in self.dimensions:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
                 raise ValueError(f"dimensions: {name!r} is not a valid dimension name (a-z, 0-9, _)")
         if self.drop_rows:
-            Expression(self.drop_rows)
+            try:
+                Expression(self.drop_rows)
+            except MappingError as exc:
+                raise ValueError(f"drop_rows: {exc.message}") from None
         return self
 
     @property

@@ -8,6 +8,8 @@ states its format, and ISO 8601 is the default.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 # An optional currency code or symbol, a signed number with optional thousands separators, an
@@ -28,6 +30,11 @@ def number(expr: pl.Expr, *, thousands: str = ",", decimal: str = ".") -> pl.Exp
     23.5: a rate column says in its mapping whether to divide)."""
     core = text(expr).str.extract(_NUMBER, 1)
     if thousands:
+        # A separator must group digits in threes: "1,5" is a decimal comma read with the wrong
+        # options, not fifteen.
+        t, d = re.escape(thousands), re.escape(decimal)
+        grouped = rf"^[-+]?[0-9]{{1,3}}(?:{t}[0-9]{{3}})+(?:{d}[0-9]*)?(?:[eE][-+]?[0-9]+)?$"
+        core = pl.when(core.str.contains(t) & ~core.str.contains(grouped)).then(None).otherwise(core)
         core = core.str.replace_all(thousands, "", literal=True)
     core = core.str.replace_all(" ", "", literal=True).str.replace_all("'", "", literal=True)
     if decimal != ".":
@@ -52,12 +59,17 @@ def datetime(expr: pl.Expr, fmt: str | None = None, timezone: str = "UTC") -> pl
         parsed = raw.str.strptime(pl.Datetime("us"), fmt, strict=False)
         if "%z" in fmt:
             return parsed.dt.convert_time_zone("UTC")
-        return parsed.dt.replace_time_zone(timezone, ambiguous="earliest").dt.convert_time_zone("UTC")
+        return parsed.dt.replace_time_zone(
+            timezone, ambiguous="earliest", non_existent="null"
+        ).dt.convert_time_zone("UTC")
     normal = raw.str.replace(" ", "T", literal=True).str.replace(r"Z$", "+00:00")
-    with_offset = normal.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False)
+    with_offset = pl.coalesce(
+        normal.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False),
+        normal.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M%:z", strict=False),
+    )
     naive = pl.coalesce(
         normal.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.f", strict=False),
         normal.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M", strict=False),
         normal.str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
-    ).dt.replace_time_zone(timezone, ambiguous="earliest")
+    ).dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
     return pl.coalesce(with_offset, naive.dt.convert_time_zone("UTC"))

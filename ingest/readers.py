@@ -92,7 +92,26 @@ def read_export(path: Path, *, fmt: str | None, csv_options: CsvOptions, max_byt
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+def _detect(path: Path, raw: bytes) -> str:
+    """A non-UTF-8 file's encoding. Single-byte Latin code pages are often equally plausible to a
+    detector (cp1250 read "Crème" as "Crčme"); where Windows-1252, what Western tools export,
+    fits the bytes, it wins."""
+    matches = charset_normalizer.from_bytes(raw[:1_000_000])
+    best = matches.best()
+    if best is None:
+        raise IngestError("not a text file: no text encoding fits its bytes (binary or corrupt?)", file=path)
+    if best.encoding != "cp1252" and any(m.encoding == "cp1252" for m in matches):
+        return "cp1252"
+    if best.encoding.startswith(("cp125", "iso8859", "latin")):
+        try:
+            raw.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return best.encoding
 
 
 def _decode(path: Path, raw: bytes, encoding: str) -> tuple[str, str]:
@@ -104,12 +123,7 @@ def _decode(path: Path, raw: bytes, encoding: str) -> tuple[str, str]:
                 text = raw.decode("utf-8")
                 encoding = "utf-8"
             except UnicodeDecodeError:
-                best = charset_normalizer.from_bytes(raw[:1_000_000]).best()
-                if best is None:
-                    raise IngestError(
-                        "not a text file: no text encoding fits its bytes (binary or corrupt?)", file=path
-                    ) from None
-                encoding = best.encoding
+                encoding = _detect(path, raw)
     try:
         text = raw.decode(encoding)
     except LookupError:

@@ -205,7 +205,9 @@ class Benchmark(Row):
 
 class PathRow(Row):
     table = "paths"
-    key = ("path",)
+    # No key: an export may list a path more than once (ca_paths.csv: 10,000 rows, 5,408 paths),
+    # each row a partial count to be summed, not a duplicate.
+    key = ()
     doc = "Journeys aggregated by channel path: conversions, value and non-converting journeys."
 
     path: str

@@ -35,7 +35,10 @@ def to_unified(export: Export, mapping: Mapping) -> pl.DataFrame:
     present = set(frame.columns)
     raw = frame.select(
         pl.col(ROW),
-        *[_raw(spec, export, present).alias(name) for name, spec in mapping.columns.items()],
+        *[
+            _raw(spec, export, present, mapping.timezone).alias(name)
+            for name, spec in mapping.columns.items()
+        ],
     )
     typed = raw.select(
         pl.col(ROW),
@@ -73,11 +76,11 @@ def _check_columns(export: Export, mapping: Mapping) -> None:
             )
 
 
-def _raw(spec: ColumnSpec, export: Export, present: set[str]) -> pl.Expr:
+def _raw(spec: ColumnSpec, export: Export, present: set[str], timezone: str) -> pl.Expr:
     if spec.from_ is not None:
         value = pl.col(spec.from_) if spec.from_ in present else pl.lit(None, pl.String)
     elif spec.expr is not None:
-        value = Expression(spec.expr).expr
+        value = Expression(spec.expr, timezone=timezone).expr
     elif spec.generate == "row_id":
         # Stable for the same file content: re-ingesting it yields the same ids.
         value = pl.lit(export.sha256[:12] + "-") + pl.col(ROW).cast(pl.String)
@@ -87,7 +90,15 @@ def _raw(spec: ColumnSpec, export: Export, present: set[str]) -> pl.Expr:
         keys = list(spec.map)
         text = parse.text(value)
         default: Any = pl.lit(spec.default) if spec.default is not None else text
-        value = pl.when(text.is_in(keys)).then(text.replace(spec.map)).otherwise(default)
+        # An empty cell stays empty: the default is for values the map does not know, and a
+        # missing value must stay visible to the completeness gate.
+        value = (
+            pl.when(text.is_null())
+            .then(None)
+            .when(text.is_in(keys))
+            .then(text.replace(spec.map))
+            .otherwise(default)
+        )
     return value
 
 

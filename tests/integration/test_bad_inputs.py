@@ -166,7 +166,7 @@ CASES = [
         row=2,
         about_mapping=True,
     ),
-    Case("file over the size limit", google(GOOD), max_bytes=100, message="over the limit of 0.0 MB"),
+    Case("file over the size limit", google(GOOD), max_bytes=100, message="over the limit of 100 bytes"),
     Case(
         "a stray byte in a number (not UTF-8: read as cp1252, then refused as a number)",
         b"campaign_id,metric,target,documented_at\ncmp,cpl,12\xff,2026-08-01\n",
