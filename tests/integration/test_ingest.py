@@ -184,3 +184,26 @@ def test_attribution_window_mismatch_is_a_warning_naming_both_sources(
     gate = next(g for g in report.gates if g.name == "attribution_windows")
     assert gate.status == "warn"
     assert "7-day click or 1-day view" in gate.message and "Google Ads: 30-day click" in gate.message
+
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "mappings"
+
+
+@pytest.mark.parametrize(
+    ("file", "mapping", "table", "rows"),
+    [
+        ("kag_ads.csv", "kag_ads.yaml", "ad_performance", 1143),
+        ("bank-additional-full.csv", "bank_marketing.yaml", "leads", 41188),
+        ("ca_paths.csv", "ca_paths.yaml", "paths", 10000),
+    ],
+)
+def test_the_real_data_sets_ingest_end_to_end(
+    graph: GraphStore, settings: Settings, file: str, mapping: str, table: str, rows: int
+) -> None:
+    report = ingest(settings, [DATA / file], REAL / mapping, store=graph)
+    assert (report.created, report.table, report.rows) == (True, table, rows)
+    assert not [g for g in report.gates if g.status == "fail"]
+    assert pl.read_parquet(Path(report.path)).height == rows
+    assert graph.count("Snapshot") == 1 and graph.count("Extract") == 1
+    assert ingest(settings, [DATA / file], REAL / mapping, store=graph).snapshot_id == report.snapshot_id
