@@ -80,7 +80,8 @@ def _from_unix(value: pl.Expr, unit: str) -> pl.Expr:
     if unit not in ("s", "ms", "us"):
         raise MappingError(f"from_unix unit must be 's', 'ms' or 'us', not {unit!r}")
     micros = {"s": 1_000_000, "ms": 1_000, "us": 1}[unit]
-    numeric = parse.number(value, thousands="")
+    # Epoch numbers carry no separators: a plain cast reads both integers and their text.
+    numeric = value.cast(pl.Float64, strict=False)
     return (numeric * micros).cast(pl.Int64, strict=False).cast(pl.Datetime("us", "UTC"))
 
 

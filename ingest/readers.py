@@ -13,7 +13,6 @@ import csv
 import hashlib
 import io
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,9 +83,13 @@ def read_export(path: Path, *, fmt: str | None, csv_options: CsvOptions, max_byt
     sha = hashlib.sha256(raw).hexdigest()
     if fmt == "parquet":
         return Export(path, sha, size, fmt, _parquet(path, raw))
-    text, encoding = _decode(path, raw, csv_options.encoding)
     if fmt == "jsonl":
+        fast = _jsonl_fast(raw, csv_options.encoding)
+        if fast is not None:
+            return Export(path, sha, size, fmt, fast, "utf-8")
+        text, encoding = _decode(path, raw, csv_options.encoding)
         return Export(path, sha, size, fmt, _jsonl(path, text), encoding)
+    text, encoding = _decode(path, raw, csv_options.encoding)
     frame, delimiter = _csv(path, text, csv_options)
     return Export(path, sha, size, fmt, frame, encoding, delimiter)
 
@@ -120,8 +123,7 @@ def _decode(path: Path, raw: bytes, encoding: str) -> tuple[str, str]:
         encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), "")
         if not encoding:
             try:
-                text = raw.decode("utf-8")
-                encoding = "utf-8"
+                return _checked_text(path, raw.decode("utf-8")), "utf-8"
             except UnicodeDecodeError:
                 encoding = _detect(path, raw)
     try:
@@ -135,12 +137,16 @@ def _decode(path: Path, raw: bytes, encoding: str) -> tuple[str, str]:
             file=path,
             row=line,
         ) from None
+    return _checked_text(path, text), encoding
+
+
+def _checked_text(path: Path, text: str) -> str:
     text = text.removeprefix("\ufeff")
     sample = text[:65536]
     controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n")
     if "\x00" in sample or controls > len(sample) / 100:
         raise IngestError("not a text file: it holds control characters (binary or corrupt?)", file=path)
-    return text, encoding
+    return text
 
 
 def _csv(path: Path, text: str, options: CsvOptions) -> tuple[pl.DataFrame, str]:
@@ -198,15 +204,26 @@ def _sniff(lines: list[str]) -> str:
         return best if counts[best] else ","
 
 
+def _jsonl_fast(raw: bytes, encoding: str) -> pl.DataFrame | None:
+    """polars' reader straight on UTF-8 bytes, when it reads one record per line (so record i is
+    line i); None when it cannot (another encoding, blank lines, an error to locate)."""
+    if encoding not in ("auto", "utf-8", "utf8") or raw.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    ):
+        return None
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+    try:
+        frame = pl.read_ndjson(io.BytesIO(raw))
+    except (pl.exceptions.PolarsError, ValueError):
+        return None
+    if frame.height != lines:
+        return None
+    return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
 def _jsonl(path: Path, text: str) -> pl.DataFrame:
-    """polars' reader when every line is a record (so row i is line i); the exact, slower
-    line-by-line read when there are blank lines, or to find the line polars failed on."""
-    if not re.search(r"^\s*$", text.rstrip("\r\n"), re.MULTILINE):
-        try:
-            frame = pl.read_ndjson(io.BytesIO(text.encode()), infer_schema_length=None)
-            return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
-        except (pl.exceptions.PolarsError, ValueError):
-            pass
+    """The exact, slower line-by-line read: blank lines allowed, and a bad line named."""
     records = []
     starts = []
     for number, line in enumerate(text.splitlines(), start=1):

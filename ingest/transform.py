@@ -149,7 +149,11 @@ def _present(value: pl.Expr) -> pl.Expr:
 
 def _check_conversions(export: Export, mapping: Mapping, raw: pl.DataFrame, typed: pl.DataFrame) -> None:
     names = list(mapping.columns)
-    checks = raw.select(pl.col(ROW), *[_present(pl.col(n)).alias(n) for n in names]).with_columns(
+    present = [
+        (_present(pl.col(n)) if raw.schema[n] == pl.String else pl.col(n).is_not_null()).alias(n)
+        for n in names
+    ]
+    checks = raw.select(pl.col(ROW), *present).with_columns(
         *[(pl.col(n) & typed[n].is_null()).alias(n) for n in names]
     )
     counts = checks.select(*[pl.col(n).sum() for n in names]).row(0)
