@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# The demo: a generated size-S campaign (planted failure modes), loaded once; loading again is a no-op.
+DEMO ?= $(or $(WARRANT_HOME),.warrant)/demo
+
 run: $(STAMP)
 	$(BIN)/warrant db start
+	@[ -f $(DEMO)/manifest.json ] || $(BIN)/warrant sample generate --size S --seed 7 --out $(DEMO)
+	$(BIN)/warrant sample load $(DEMO)
 	$(BIN)/warrant db status
 
 # pytest exits 5 when it collected no test: a suite that runs nothing is a failure here, said plainly.
@@ -31,6 +36,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_lineage $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_ingest
 
 clean:
 	-$(BIN)/warrant db stop

@@ -69,6 +69,9 @@ class Context:
     campaign_id: str | None = None
     others: dict[str, pl.DataFrame] = field(default_factory=dict)
     windows: dict[str, str] = field(default_factory=dict)
+    period: tuple[dt.date, dt.date] | None = None
+    """The campaign's flight: an export that also covers other flights has gaps between them
+    that are not missing data, so day coverage is measured within it."""
 
 
 def thresholds(mapping: Mapping) -> dict[str, dict[str, float]]:
@@ -242,7 +245,10 @@ def _completeness(rows: pl.DataFrame, mapping: Mapping, context: Context, limits
     optional = [
         n
         for n, info in mapping.model.model_fields.items()
-        if not info.is_required() and n in mapping.columns and mapping.columns[n].from_
+        if not info.is_required()
+        and n in mapping.columns
+        and mapping.columns[n].from_
+        and n not in mapping.model.sparse
     ]
     columns = optional + [c for c in rows.columns if c.startswith(DIMENSION_PREFIX)]
     if not columns or rows.is_empty():
@@ -397,13 +403,29 @@ def _date_coverage(rows: pl.DataFrame, mapping: Mapping, context: Context, limit
     days = values.drop_nulls()
     if field_type(mapping.model, name) is dt.datetime:
         days = days.dt.date()
-    first, last = days.min(), days.max()
+    within = ""
+    daily = mapping.table in ("ad_performance", "touchpoints")  # activity on every day of a flight
+    period = context.period if daily else None
+    if period is not None:
+        start, end = period
+        days = days.filter(days.is_between(start, end))
+        within = f" within the campaign ({start} to {end})"
+        if days.is_empty():
+            return _result(
+                "date_coverage",
+                "warn",
+                f"no row falls within the campaign's dates ({start} to {end})",
+                value=0.0,
+                threshold=minimum,
+                blocks=["time-based conclusions (trends, before/after, fatigue)"],
+            )
+    first, last = period if period is not None else (days.min(), days.max())
     span = (last - first).days + 1
     covered = days.n_unique()
     gaps = span - covered
-    share = min(dated, covered / span) if mapping.table in ("ad_performance", "touchpoints") else dated
+    share = min(dated, covered / span) if daily else dated
     status: Status = "pass" if share >= minimum else "warn"
-    message = f"{first} to {last}: {covered} of {span} days have rows, {dated:.1%} of rows dated"
+    message = f"{first} to {last}: {covered} of {span} days have rows{within}, {dated:.1%} of rows dated"
     blocks = ["time-based conclusions (trends, before/after, fatigue)"] if status == "warn" else []
     return _result(
         "date_coverage",

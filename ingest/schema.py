@@ -48,6 +48,8 @@ class Row(BaseModel):
     key: ClassVar[tuple[str, ...]]
     """Fields that identify a row: two rows with the same key are duplicates."""
     doc: ClassVar[str]
+    sparse: ClassVar[tuple[str, ...]] = ()
+    """Fields empty by nature on most rows (a stage not reached yet): not a completeness problem."""
 
 
 class AdPerformance(Row):
@@ -106,6 +108,7 @@ class Lead(Row):
     table = "leads"
     key = ("lead_id",)
     doc = "A CRM lead or contact and the funnel stages it reached, with when."
+    sparse = ("mql_at", "sql_at", "opportunity_at", "won_at", "converted", "opportunity_amount", "revenue")
 
     lead_id: str
     # Optional: some CRM extracts (the UCI bank campaign data, for one) carry no creation time;
@@ -136,6 +139,7 @@ class Opportunity(Row):
     table = "opportunities"
     key = ("opportunity_id",)
     doc = "A CRM opportunity (deal): pipeline created and revenue won, linked to its lead."
+    sparse = ("closed_at", "won", "revenue")
 
     opportunity_id: str
     created_at: dt.datetime
@@ -184,6 +188,7 @@ class AnnotationRow(Row):
     table = "annotations"
     key = ("start", "kind", "description")
     doc = "A known event that may confound a finding: redesign, paused sequence, staffing, tracking change."
+    sparse = ("end",)  # a point event has no end
 
     start: dt.datetime
     end: dt.datetime | None = None

@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from api.cli import db, ingest, lineage
+from api.cli import db, ingest, lineage, sample
 from graph.errors import WarrantError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(lineage.app, name="lineage")
 app.command("ingest")(ingest.ingest)
 app.add_typer(ingest.mappings_app, name="mappings")
 app.add_typer(ingest.schema_app, name="schema")
+app.add_typer(sample.app, name="sample")
 
 
 def run() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +178,12 @@ def _context(store: GraphStore, snapshots: SnapshotFiles, campaign_id: str | Non
     context = Context(campaign_id=campaign_id)
     if not campaign_id:
         return context
+    campaign = store.properties_of([campaign_id]).get(campaign_id)
+    if campaign and campaign[1].get("start") and campaign[1].get("end"):
+        context.period = (
+            date.fromisoformat(campaign[1]["start"][:10]),
+            date.fromisoformat(campaign[1]["end"][:10]),
+        )
     by_table: dict[str, list[pl.DataFrame]] = {}
     for snapshot_id, (label, props) in store.linked(campaign_id, Rel.PART_OF).items():
         if label != "Snapshot":
