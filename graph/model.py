@@ -115,6 +115,7 @@ class Extract(Node, TaintMarks):
     sha256: str
     rows: int = Field(ge=0)
     fetched_at: str | None = None
+    path: str | None = None  # where it was first ingested from
     size: int | None = Field(None, ge=0)
     format: str | None = None
     encoding: str | None = None

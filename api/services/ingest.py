@@ -97,20 +97,22 @@ def ingest(
     if missing:
         raise IngestError("no such file", file=missing[0])
 
-    exports: list[Export] = []
+    files: list[FileReport] = []
     frames: list[pl.DataFrame] = []
     for done, path in enumerate(paths):
         step(f"reading {Path(path).name}", done, len(paths))
+        # Only the unified rows and the file's identity are kept: the raw frame is freed here.
         export = read_export(
             Path(path), fmt=spec.format, csv_options=spec.csv, max_bytes=settings.ingest_max_bytes
         )
         frames.append(to_unified(export, spec).with_columns(pl.lit(str(path)).alias(FILE)))
-        exports.append(export)
+        files.append(_file_report(export))
+        del export
     step("checking", len(paths), len(paths))
     rows = pl.concat(frames, how="vertical")
+    del frames
     table = canonical(rows, spec.model)
     sha = content_sha256(table, spec.table)
-    files = [_file_report(e) for e in exports]
 
     owned = store is None
     store = store or open_store(settings)
@@ -143,7 +145,7 @@ def ingest(
             snapshots.write(table, sha)
             try:
                 store.unit_of_work(
-                    lambda tx: _record(tx, spec, sha, table.num_rows, exports, report, campaign_id)
+                    lambda tx: _record(tx, spec, sha, table.num_rows, files, report, campaign_id)
                 )
             except BaseException:
                 if wrote:
@@ -201,32 +203,33 @@ def _record(
     spec: Mapping,
     sha: str,
     row_count: int,
-    exports: list[Export],
+    files: list[FileReport],
     report: IngestReport,
     campaign_id: str | None,
 ) -> None:
     """Every node and edge of one snapshot, in the caller's unit of work."""
     source_id = f"source:{dimension_name(spec.source.name)}"
-    extract_ids = [f"extract:{e.sha256}" for e in exports]
+    extract_ids = [f.extract_id for f in files]
     existing = tx.fetch(extract_ids)
     nodes: list[Any] = [Source(id=source_id, name=spec.source.name, kind=spec.source.kind)]
-    for export, extract_id in zip(exports, extract_ids, strict=True):
-        if extract_id in existing and existing[extract_id][0] != "Extract":
+    for file in files:
+        if file.extract_id in existing and existing[file.extract_id][0] != "Extract":
             raise InvalidGraphInput(
-                f"id {extract_id!r} already names a {existing[extract_id][0]}, not an Extract"
+                f"id {file.extract_id!r} already names a {existing[file.extract_id][0]}, not an Extract"
             )
-        if extract_id not in existing:  # the same bytes from another path: the same extract
-            mtime = datetime.fromtimestamp(export.path.stat().st_mtime, UTC)
+        if file.extract_id not in existing:  # the same bytes from another path: the same extract
+            mtime = datetime.fromtimestamp(Path(file.path).stat().st_mtime, UTC)
             nodes.append(
                 Extract(
-                    id=extract_id,
-                    file=export.path.name,
-                    sha256=export.sha256,
-                    rows=export.frame.height,
+                    id=file.extract_id,
+                    file=Path(file.path).name,
+                    path=str(Path(file.path).resolve()),
+                    sha256=file.sha256,
+                    rows=file.rows,
                     fetched_at=timestamp(mtime),
-                    size=export.size,
-                    format=export.format,
-                    encoding=export.encoding,
+                    size=file.size,
+                    format=file.format,
+                    encoding=file.encoding,
                 )
             )
     nodes.append(

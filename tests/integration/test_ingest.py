@@ -77,6 +77,7 @@ def test_ingest_stores_a_snapshot_with_provenance_and_is_idempotent(
         extract["file"] == "google_ads.csv"
         and extract["rows"] == 7  # the export's own rows, its totals row included
         and extract["size"] == GOOGLE.stat().st_size
+        and extract["path"] == str(GOOGLE.resolve())
     )
     snapshot = graph.get(report.snapshot_id)
     assert (snapshot.table, snapshot.mapping, snapshot.attribution_window) == (
