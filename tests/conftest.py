@@ -114,3 +114,13 @@ def test_database(embedded_settings: Settings, admin_store: GraphStore) -> Itera
     open_store(embedded_settings, database=name).close()  # schema set-up
     yield name
     admin_store.dialect.server_command(f"drop database {name}")
+
+
+@pytest.fixture
+def graph(embedded_settings: Settings, admin_store: GraphStore) -> Iterator[GraphStore]:
+    """A store on a fresh database of the session's embedded server (ArcadeDB only)."""
+    name = new_database(admin_store)
+    store = open_store(embedded_settings, database=name)
+    yield store
+    store.close()
+    admin_store.dialect.server_command(f"drop database {name}")

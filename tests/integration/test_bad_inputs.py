@@ -7,18 +7,16 @@ from __future__ import annotations
 import codecs
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from api.services.ingest import ingest
-from graph.connect import open_store
 from graph.settings import Settings
 from graph.store import GraphStore
 from ingest.errors import IngestError
-from tests.conftest import isolated_env, new_database
+from tests.conftest import isolated_env
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 HEADER = (
@@ -206,15 +204,6 @@ CASES = [
         row=1,
     ),
 ]
-
-
-@pytest.fixture
-def graph(embedded_settings: Settings, admin_store: GraphStore) -> Iterator[GraphStore]:
-    name = new_database(admin_store)
-    store = open_store(embedded_settings, database=name)
-    yield store
-    store.close()
-    admin_store.dialect.server_command(f"drop database {name}")
 
 
 def _write(path: Path, content: bytes | str) -> Path:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from api.services.ingest import GateFailure, ingest
-from graph.connect import open_store
 from graph.errors import InvalidGraphInput
 from graph.lineage import trace
 from graph.model import Campaign
 from graph.settings import Settings
 from graph.store import GraphStore
-from tests.conftest import new_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 GOOGLE = FIXTURES / "google_ads.csv"
@@ -24,15 +21,6 @@ HEADER = (
     "Day,Campaign,Campaign ID,Ad group,Ad group ID,Ad ID,Ad name,Final URL,Impr.,Clicks,Currency code,"
     "Cost,Conversions,Conv. value"
 )
-
-
-@pytest.fixture
-def graph(embedded_settings: Settings, admin_store: GraphStore) -> Iterator[GraphStore]:
-    name = new_database(admin_store)
-    store = open_store(embedded_settings, database=name)
-    yield store
-    store.close()
-    admin_store.dialect.server_command(f"drop database {name}")
 
 
 @pytest.fixture
