@@ -40,6 +40,9 @@ class Assumptions(BaseModel):
     shapley_exact_max_channels: int = Field(15, ge=1, le=20)
     budget_bounds: float = Field(0.30, gt=0, lt=1, description="reallocation within +-30% per channel")
     combo_budget_share: float = Field(0.20, gt=0, lt=1, description="channel x creative budget-hog flag")
+    fatigue_materiality: float = Field(0.20, gt=0, lt=1, description="flag decays of at least this share")
+    min_days_for_curve: int = Field(14, ge=4, description="fewer days: no response curve")
+    icp_min_coverage: float = Field(0.60, ge=0, le=1, description="an ICP field filled below this blocks")
 
     @model_validator(mode="after")
     def _weights(self) -> Assumptions:
