@@ -4,7 +4,8 @@
   fewer than about 50 conversions per week are low-volume and are said to be.
 - Confounders: a change that coincides with a known event (an annotation: redesign, paused
   sequence, staffing, tracking change) needs a person to confirm the cause; until then the finding
-  is marked and stays a hypothesis.
+  is marked and stays a hypothesis. Only events that can touch where the effect happens count: a
+  site redesign can explain a landing-page drop, not a fall in ad CTR on the platform.
 - Actionability: a pattern nobody can change goes on the "to test next time" list.
 
 Findings that fail a check are kept, labelled as hypotheses, and cannot back a budget change.
@@ -20,6 +21,17 @@ from pydantic import BaseModel, ConfigDict
 from diagnostics.assumptions import Assumptions
 from diagnostics.findings import Checks, Finding
 
+POINT_EVENT_REACH = dt.timedelta(days=7)
+
+# Which surfaces an event of a kind can disturb; a kind not listed may disturb anything.
+_KIND_SURFACES: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
+    (("redesign", "site", "landing", "website"), frozenset({"site"})),
+    (("staffing", "sdr", "sales"), frozenset({"crm"})),
+    (("email", "sequence", "nurture"), frozenset({"email", "crm"})),
+    (("creative", "pivot", "bid", "budget"), frozenset({"ads"})),
+    (("tracking", "consent", "tag"), frozenset({"site", "data", "ads"})),
+)
+
 
 class Annotation(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -31,8 +43,25 @@ class Annotation(BaseModel):
     author: str
 
     def overlaps(self, first: dt.date, last: dt.date) -> bool:
-        end = (self.end or self.start).date()
-        return self.start.date() <= last and end >= first
+        """A period event overlaps the window; a point event (a redesign going live) changes what
+        follows it, so it also counts in the week before a change's onset."""
+        if self.end is None:
+            return first - POINT_EVENT_REACH <= self.start.date() <= last
+        return self.start.date() <= last and self.end.date() >= first
+
+    def surfaces(self) -> frozenset[str] | None:
+        """What this event can disturb, from its kind; None: anything."""
+        kind = self.kind.lower()
+        for words, surfaces in _KIND_SURFACES:
+            if any(word in kind for word in words):
+                return surfaces
+        return None
+
+    def confounds(self, finding: Finding) -> bool:
+        if finding.period is None or not self.overlaps(*finding.period):
+            return False
+        mine = self.surfaces()
+        return mine is None or not finding.surfaces or bool(mine & set(finding.surfaces))
 
     def __str__(self) -> str:
         when = self.start.date().isoformat() + (f" to {self.end.date().isoformat()}" if self.end else "")
@@ -60,9 +89,7 @@ def check(
     else:
         size_ok = finding.sample_size >= minimum
         size_note = f"{finding.sample_size} events ({'at least' if size_ok else 'below'} {minimum})"
-    overlapping = []
-    if finding.period is not None:
-        overlapping = [str(a) for a in annotations if a.overlaps(*finding.period)]
+    overlapping = [str(a) for a in annotations if a.confounds(finding)]
     actionable = finding.action is not None
     checks = Checks(
         sample_size_ok=size_ok,

@@ -29,6 +29,8 @@ Category = Literal[
 """DOMAIN.md's failure categories. Attribution disputes and missing baselines are measurement gaps."""
 
 Direction = Literal["win", "underperformance", "risk"]
+Surface = Literal["ads", "site", "crm", "email", "data"]
+"""Where an effect happens: on the ad platforms, on the website, in the CRM, in email, in the data."""
 
 
 class Evidence(BaseModel):
@@ -75,6 +77,7 @@ class Finding(BaseModel):
     money_impact: Estimate | None = None
     subject: dict[str, str] = Field(default_factory=dict)
     period: tuple[dt.date, dt.date] | None = None  # when the effect shows (for confounders)
+    surfaces: tuple[Surface, ...] = ()  # where it happens, so only relevant events confound (empty: all)
     sample_size: int | None = None  # the events (conversions) the finding rests on
     weeks: float | None = None  # over how many weeks, for the per-week volume check
     action: str | None = None  # what someone could change; None: nobody can (to test next time)

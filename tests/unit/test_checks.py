@@ -49,9 +49,27 @@ def test_an_overlapping_annotation_makes_a_hypothesis_until_confirmed() -> None:
     assert check(during, [REDESIGN], Assumptions(), confirmed=["funnel:landing"]).label == "finding"
     before = finding(period=(dt.date(2026, 9, 1), dt.date(2026, 9, 7)))
     assert check(before, [REDESIGN], Assumptions()).label == "finding"  # ends the day before
+    # A point event in the week before a change's onset is a candidate cause; two weeks before, not.
+    assert check(
+        finding(period=(dt.date(2026, 9, 15), dt.date(2026, 10, 12))), [REDESIGN], Assumptions()
+    ).label == ("hypothesis")
+    assert check(
+        finding(period=(dt.date(2026, 9, 16), dt.date(2026, 10, 12))), [REDESIGN], Assumptions()
+    ).label == ("finding")
 
 
 def test_nothing_to_change_goes_to_test_next_time() -> None:
     checked = check(finding(action=None), [], Assumptions())
     assert checked.label == "hypothesis" and not checked.checks.actionable
     assert checked.checks.actionable_note == "nobody can change this: to test next time"
+
+
+def test_only_an_event_that_can_touch_the_effect_confounds_it() -> None:
+    during = (dt.date(2026, 9, 1), dt.date(2026, 10, 12))
+    landing = finding(period=during, surfaces=("site",))
+    ctr = finding(id="fatigue:1", period=during, surfaces=("ads",))
+    unknown_kind = REDESIGN.model_copy(update={"kind": "other"})
+    assert check(landing, [REDESIGN], Assumptions()).checks.confounders  # a redesign can move landing CVR
+    assert not check(ctr, [REDESIGN], Assumptions()).checks.confounders  # ... not CTR on the ad platform
+    assert check(ctr, [unknown_kind], Assumptions()).checks.confounders  # an unknown kind may touch anything
+    assert check(finding(period=during), [REDESIGN], Assumptions()).checks.confounders  # no surfaces: all

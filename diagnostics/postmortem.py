@@ -1,0 +1,432 @@
+"""The post-mortem, end to end, as one pure function: unified tables in, checked findings, an action
+plan and a report out (DOMAIN.md "The post-mortem, step by step").
+
+Each analysis module computes; this module only turns their results into `Finding`s with a
+failure category, runs the three checks, ranks the action plan and times every step. The rules
+that map a result to a category are here, in one place, because they are the method's judgement
+calls: a session->lead drop is a creative (landing page) problem, a lead->MQL drop is workflow, an
+MQL->SQL drop carried by one channel is audience quality, and so on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from diagnostics import drivers, email, fatigue, funnel, response, scorecard
+from diagnostics.actions import ActionPlan, plan
+from diagnostics.assumptions import Assumptions
+from diagnostics.checks import Annotation, check
+from diagnostics.dissect import Dissection, dissect
+from diagnostics.findings import Category, Evidence, Finding, Surface
+from diagnostics.metrics import CampaignMap, campaign_rows
+from diagnostics.types import Estimate
+
+T = TypeVar("T")
+
+# A funnel transition's failure category, when the drop is spread across channels.
+_STAGE_CATEGORY: dict[str, Category] = {
+    "impressions->clicks": "creative",
+    "clicks->sessions": "data_quality",
+    "sessions->leads": "creative",
+    "leads->mqls": "workflow_alignment",
+    "mqls->sqls": "workflow_alignment",
+    "sqls->opportunities": "workflow_alignment",
+    "opportunities->won": "workflow_alignment",
+}
+_STAGE_OWNER = {
+    "impressions->clicks": "creative lead",
+    "clicks->sessions": "marketing operations",
+    "sessions->leads": "web and conversion lead",
+    "leads->mqls": "lifecycle marketing lead",
+    "mqls->sqls": "sales development lead",
+    "sqls->opportunities": "sales development lead",
+    "opportunities->won": "sales lead",
+}
+_STAGE_SURFACES: dict[str, tuple[Surface, ...]] = {
+    "impressions->clicks": ("ads",),
+    "clicks->sessions": ("site", "data"),
+    "sessions->leads": ("site",),
+    "leads->mqls": ("crm", "email"),
+}
+_QUALITY_GATES = {"utm_integrity", "attribution_windows", "completeness", "tagging_coverage", "date_coverage"}
+
+
+class QualityNote(BaseModel):
+    """A quality gate's warning on one of the campaign's snapshots (from its QualityCheck node)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    gate: str
+    status: str
+    message: str
+    value: float | None = None
+    blocks: list[str] = Field(default_factory=list)
+
+
+class PostMortemResult(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    campaign_id: str
+    baseline_ids: list[str]
+    as_of: dt.datetime | None
+    assumptions: Assumptions
+    scorecard: scorecard.Scorecard
+    funnel: funnel.Funnel
+    dissection: Dissection
+    fatigue: fatigue.FatigueReport
+    pauses: list[email.Pause]
+    drivers: drivers.Explanation | None
+    reallocation: response.Reallocation | None
+    attribution: dict[str, Any] = Field(default_factory=dict)
+    findings: list[Finding]
+    plan: ActionPlan
+    quality: list[QualityNote]
+    seconds: dict[str, float]
+
+    def summary_lines(self) -> list[str]:
+        lines = [f"{f.label.upper()}: [{f.category}] {f.statement}" for f in self.findings]
+        if self.drivers is not None:
+            lines += self.drivers.summary_lines()
+        return lines
+
+
+def baselines_for(campaigns: CampaignMap, campaign_id: str) -> list[str]:
+    """The historical baseline: every campaign that ended before this one started."""
+    current = campaigns.campaign(campaign_id)
+    return sorted(c.id for c in campaigns.campaigns.values() if c.end < current.start)
+
+
+def run(
+    tables: Mapping[str, pl.DataFrame],
+    campaigns: Sequence[Mapping[str, Any]],
+    campaign_id: str,
+    *,
+    baseline_ids: Sequence[str] | None = None,
+    quality: Sequence[QualityNote] = (),
+    assumptions: Assumptions | None = None,
+    as_of: dt.datetime | None = None,
+    confirmed: Sequence[str] = (),
+    attribution: Callable[[], dict[str, Any]] | None = None,
+) -> PostMortemResult:
+    """Every analysis of one campaign against its baseline; see the module docstring."""
+    a = assumptions or Assumptions()
+    cmap = CampaignMap.from_campaigns_json(list(campaigns))
+    campaign = cmap.campaign(campaign_id)
+    baselines = list(baseline_ids) if baseline_ids is not None else baselines_for(cmap, campaign_id)
+    if not baselines:
+        raise ValueError(
+            f"no campaign ended before {campaign_id} started: there is no baseline to compare with"
+        )
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, work: Callable[[], T]) -> T:
+        started = time.perf_counter()
+        result = work()
+        seconds[name] = round(time.perf_counter() - started, 3)
+        return result
+
+    rows = timed("assign rows", lambda: campaign_rows(tables, cmap))
+    current = rows.only([campaign_id])
+    card = timed(
+        "scorecard", lambda: scorecard.scorecard(tables, cmap, campaign_id, assumptions=a, as_of=as_of)
+    )
+    funnel_result = timed(
+        "funnel", lambda: funnel.funnel(tables, cmap, campaign_id, baselines, assumptions=a, as_of=as_of)
+    )
+    dissection = timed("dissection", lambda: dissect(tables, cmap, campaign_id, assumptions=a))
+    fatigue_report = timed(
+        "fatigue",
+        lambda: fatigue.creative_fatigue(
+            current.ads.filter(pl.col("creative_id").is_not_null()),
+            date="day",
+            parameters=fatigue.FatigueParameters.from_assumptions(a),
+        ),
+    )
+    pauses = timed(
+        "email",
+        lambda: email.sequence_pauses(
+            tables.get("email_sends", pl.DataFrame()),
+            tables["leads"],
+            campaign.start,
+            campaign.end,
+            assumptions=a,
+        ),
+    )
+    explanation = timed("drivers", lambda: _mql_to_sql_drivers(rows, campaign_id, baselines, a))
+    reallocation = timed("counterfactual", lambda: _reallocation(current, a))
+    attributed = timed("attribution", attribution) if attribution else {}
+
+    findings: list[Finding] = []
+    findings += _plan_findings(card, campaign_id)
+    findings += _funnel_findings(funnel_result, campaign)
+    findings += _dissection_findings(dissection, campaign)
+    findings += _fatigue_findings(fatigue_report)
+    findings += _pause_findings(pauses)
+    findings += _quality_findings(quality)
+    findings += _reallocation_findings(reallocation)
+    findings += attributed.get("findings", [])
+    notes = _annotations(tables.get("annotations"))
+    checked = [check(f, notes, a, confirmed) for f in findings]
+    return PostMortemResult(
+        campaign_id=campaign_id,
+        baseline_ids=baselines,
+        as_of=as_of,
+        assumptions=a,
+        scorecard=card,
+        funnel=funnel_result,
+        dissection=dissection,
+        fatigue=fatigue_report,
+        pauses=pauses,
+        drivers=explanation,
+        reallocation=reallocation,
+        attribution={k: v for k, v in attributed.items() if k != "findings"},
+        findings=checked,
+        plan=plan(checked),
+        quality=list(quality),
+        seconds=seconds,
+    )
+
+
+# --- analyses that need a little shaping first -----------------------------------------------------
+
+
+def _mql_to_sql_drivers(rows: Any, campaign_id: str, baselines: list[str], a: Assumptions) -> Any:
+    mqls = rows.only([*baselines, campaign_id]).leads.filter(pl.col("reached_mqls"))
+    if mqls.filter(pl.col("campaign") == campaign_id).is_empty():
+        return None
+    frame = mqls.select(
+        pl.when(pl.col("campaign") == campaign_id)
+        .then(pl.lit("current"))
+        .otherwise(pl.lit("base"))
+        .alias("period"),
+        pl.col("channel"),
+        pl.col("reached_sqls").cast(pl.Int8).alias("sql"),
+    )
+    return drivers.explain(
+        frame, "sql", ["channel"], split="period=base,current", assumptions=a, interactions=False
+    )
+
+
+def _reallocation(current: Any, a: Assumptions) -> response.Reallocation | None:
+    """Daily leads against daily spend per paid channel of the campaign."""
+    spend = current.ads.group_by("channel", "day").agg(pl.col("spend").sum())
+    leads = (
+        current.leads.with_columns(pl.col("created_at").dt.date().alias("day"))
+        .group_by("channel", "day")
+        .agg(pl.len().alias("outcome"))
+    )
+    daily = spend.join(leads, on=["channel", "day"], how="left").with_columns(pl.col("outcome").fill_null(0))
+    if daily.is_empty():
+        return None
+    # Each bootstrap draw refits every curve (4-10 ms a fit): 200 draws keep this step to seconds;
+    # the number used is recorded with the result's parameters.
+    parameters = response.ResponseParameters.from_assumptions(
+        a, bootstrap_samples=min(a.bootstrap_samples, 200)
+    )
+    curves = response.fit_response_curves(daily, outcome="outcome", date="day", parameters=parameters)
+    if not any(c.status == "fitted" for c in curves):
+        return None
+    return response.reallocate(curves, parameters=parameters)
+
+
+# --- results -> findings ---------------------------------------------------------------------------
+
+
+def _weeks(start: dt.date, end: dt.date) -> float:
+    return ((end - start).days + 1) / 7
+
+
+def _plan_findings(card: scorecard.Scorecard, campaign_id: str) -> list[Finding]:
+    return [
+        Finding(
+            id=f"plan:{campaign_id}:{f.kind}",
+            kind=f.kind,
+            category="measurement_gap",
+            title=f.kind.replace("_", " ").capitalize(),
+            statement=f.detail,
+            action="Document the plan and hypothesis before launch, dated, for the next campaign",
+            owner_role="campaign owner",
+        )
+        for f in card.findings
+    ]
+
+
+def _funnel_findings(result: funnel.Funnel, campaign: Any) -> list[Finding]:
+    out = []
+    for callout in result.callouts:
+        comparison = result.comparison(callout.transition)
+        top = callout.drivers[0] if callout.drivers else None
+        concentrated = top is not None and top.share >= 0.6
+        category = _STAGE_CATEGORY.get(callout.transition, "workflow_alignment")
+        if callout.transition == "mqls->sqls" and concentrated:
+            category = "audience"  # one channel's MQLs do not convert: their quality, not the hand-off
+        restoration = next((r for r in callout.restorations if r.target == "baseline"), None)
+        first = callout.onset.date if callout.onset else campaign.start
+        evidence = Evidence(
+            name=f"{callout.transition} by channel",
+            columns=["channel", "current", "baseline", "lost", "share of loss", "q"],
+            rows=[
+                [
+                    d.channel,
+                    d.current.format(".1%"),
+                    d.baseline.format(".1%"),
+                    round(d.lost, 1),
+                    round(d.share, 3),
+                    d.q_value,
+                ]
+                for d in callout.drivers
+            ],
+        )
+        out.append(
+            Finding(
+                id=f"funnel:{result.campaign_id}:{callout.transition}",
+                kind="funnel_stage_drop",
+                category=category,
+                title=f"{callout.label} conversion fell {callout.relative_change:+.0%} against the baseline",
+                statement=callout.text,
+                effect=comparison.current,
+                money_impact=restoration.money if restoration else None,
+                subject={
+                    "stage": callout.transition,
+                    **({"channel": top.channel} if concentrated and top else {}),
+                },
+                period=(first, campaign.end),
+                surfaces=_STAGE_SURFACES.get(callout.transition, ("crm",)),
+                sample_size=int(comparison.current.n or 0),
+                weeks=_weeks(campaign.start, campaign.end),
+                action=f"Restore {callout.label} conversion"
+                + (f" in {top.channel}" if concentrated and top else ""),
+                owner_role=_STAGE_OWNER.get(callout.transition),
+                evidence=[evidence],
+            )
+        )
+    return out
+
+
+def _dissection_findings(result: Dissection, campaign: Any) -> list[Finding]:
+    return [
+        Finding(
+            id=f"budget_hog:{result.campaign_id}:{'/'.join(flag.key)}",
+            kind="budget_hog",
+            category="channel_mix",
+            title=f"{flag.label} takes {flag.spend_share:.0%} of the budget and converts below average",
+            statement=flag.text,
+            effect=flag.value,
+            subject={"dimension": flag.dimension, "channel": flag.key[0], "ad_id": flag.key[-1]},
+            surfaces=("ads",),  # an allocation over the flight, not a change at a date: no period
+            sample_size=int(flag.value.n or 0),
+            weeks=_weeks(campaign.start, campaign.end),
+            action=f"Cap {flag.label} and move budget to segments with a better MQL rate",
+            owner_role="paid media lead",
+        )
+        for flag in result.flags
+    ]
+
+
+def _fatigue_findings(report: fatigue.FatigueReport) -> list[Finding]:
+    out = []
+    for c in report.creatives:
+        if not c.fatigued:
+            continue
+        out.append(
+            Finding(
+                id=f"fatigue:{c.creative_id}",
+                kind="creative_fatigue",
+                category="creative",
+                title=f"Creative {c.creative_id} wears out",
+                statement=(
+                    f"Creative {c.creative_id}'s {report.rate} changed "
+                    f"{c.change_over_flight.format('+.0%')} over {c.n_days} days "
+                    f"({c.change_per_unit.format('+.1%')} per {report.unit}, q = {c.q_value:.2g})."
+                ),
+                effect=c.change_over_flight,
+                subject={"creative_id": c.creative_id},
+                period=(c.launch, c.last),
+                surfaces=("ads",),
+                sample_size=int(c.successes),
+                weeks=c.n_days / 7,
+                action=f"Refresh or rotate creative {c.creative_id} before its CTR falls further",
+                owner_role="creative lead",
+            )
+        )
+    return out
+
+
+def _pause_findings(pauses: list[email.Pause]) -> list[Finding]:
+    return [
+        Finding(
+            id=f"email_pause:{p.sequence}:{p.first_day}",
+            kind="email_pause",
+            category="workflow_alignment",
+            title=f"The {p.sequence} sequence stopped for {p.days} days",
+            statement=p.text,
+            effect=p.mql_rate_during,
+            subject={"sequence": p.sequence},
+            period=(p.first_day, p.last_day),
+            surfaces=("email",),
+            action=f"Monitor the {p.sequence} sequence's sends and alert on a gap beyond its cadence",
+            owner_role="lifecycle marketing lead",
+        )
+        for p in pauses
+        if p.p_value < 0.05
+    ]
+
+
+def _quality_findings(notes: Sequence[QualityNote]) -> list[Finding]:
+    out = []
+    for n in notes:
+        if n.status != "warn" or n.gate not in _QUALITY_GATES:
+            continue
+        out.append(
+            Finding(
+                id=f"quality:{n.gate}:{n.source}",
+                kind=f"quality_{n.gate}",
+                category="data_quality",
+                title=f"{n.gate.replace('_', ' ').capitalize()} on {n.source}",
+                statement=n.message + (f" Blocks: {', '.join(n.blocks)}." if n.blocks else ""),
+                effect=Estimate(value=n.value) if n.value is not None else None,
+                subject={"gate": n.gate, "source": n.source},
+                action=f"Fix {n.gate.replace('_', ' ')} at the source ({n.source}) before the next export",
+                owner_role="marketing operations",
+            )
+        )
+    return out
+
+
+def _reallocation_findings(result: response.Reallocation | None) -> list[Finding]:
+    if result is None or result.lift.value is None or result.lift.interval is None:
+        return []
+    if result.lift.interval.low <= 0:
+        return []  # the curves do not establish a better split: nothing to claim
+    moves = ", ".join(f"{c.channel} {c.current:,.0f} -> {c.proposed:,.0f}/day" for c in result.channels)
+    return [
+        Finding(
+            id="counterfactual:reallocation",
+            kind="budget_reallocation",
+            category="channel_mix",
+            direction="win",
+            title="A different budget split would have produced more leads",
+            statement=f"Within +-{result.parameters.budget_bounds:.0%} per channel ({moves}), the response "
+            f"curves expect {result.lift.format('+.1f')} leads per day."
+            + (" " + " ".join(result.warnings) if result.warnings else ""),
+            effect=result.lift,
+            action="Test the proposed split in the next flight",
+            owner_role="paid media lead",
+        )
+    ]
+
+
+def _annotations(table: pl.DataFrame | None) -> list[Annotation]:
+    if table is None or table.is_empty():
+        return []
+    return [
+        Annotation.model_validate(row)
+        for row in table.select("start", "end", "kind", "description", "author").iter_rows(named=True)
+    ]
