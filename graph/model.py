@@ -230,6 +230,7 @@ class Campaign(Node):
     hypothesis_documented_at: str | None = None
     start: str | None = None
     end: str | None = None
+    taxonomy: str = ""  # JSON: platform > platform campaign ids, how export rows map to this campaign
 
 
 class Channel(Node):

@@ -390,6 +390,12 @@ class GraphStore:
         """Full-text search (Lucene syntax) over an indexed property."""
         return self.dialect.search_fulltext(self.driver, self.database, label, prop, text, limit)
 
+    def nodes(self, label: str) -> NodeRows:
+        """Every node of one label (for small sets: campaigns, people, policies)."""
+        node_type(label)
+        rows = self.read(f"MATCH (n:`{label}`) RETURN n.id AS id, labels(n) AS labels, n{{.*}} AS props")
+        return {row["id"]: (label_of(row["labels"]), row["props"]) for row in rows}
+
     def count(self, label: str) -> int:
         node_type(label)
         return int(self.read(f"MATCH (n:`{label}`) RETURN count(n) AS n")[0]["n"])

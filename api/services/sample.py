@@ -45,6 +45,7 @@ def load(
                 hypothesis_documented_at=c.get("hypothesis_documented_at"),
                 start=c.get("start"),
                 end=c.get("end"),
+                taxonomy=json.dumps(c.get("platforms", []), sort_keys=True),
             )
             for c in campaigns
         )
