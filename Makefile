@@ -23,6 +23,7 @@ run: $(STAMP)
 	$(BIN)/warrant db start
 	@[ -f $(DEMO)/manifest.json ] || $(BIN)/warrant sample generate --size S --seed 7 --out $(DEMO)
 	$(BIN)/warrant sample load $(DEMO)
+	$(BIN)/warrant postmortem run --campaign cmp-2026q3 --report $(DEMO)/postmortem.html
 	$(BIN)/warrant db status
 
 # pytest exits 5 when it collected no test: a suite that runs nothing is a failure here, said plainly.

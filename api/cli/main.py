@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from api.cli import db, ingest, lineage, sample
+from api.cli import db, ingest, lineage, postmortem, sample
 from graph.errors import WarrantError
 
 app = typer.Typer(
@@ -28,6 +28,10 @@ app.command("ingest")(ingest.ingest)
 app.add_typer(ingest.mappings_app, name="mappings")
 app.add_typer(ingest.schema_app, name="schema")
 app.add_typer(sample.app, name="sample")
+app.add_typer(postmortem.app, name="postmortem")
+app.command("scorecard")(postmortem.scorecard)
+app.command("drivers")(postmortem.drivers)
+app.command("dissect")(postmortem.dissect)
 
 
 def run() -> None:

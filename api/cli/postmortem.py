@@ -1,0 +1,132 @@
+"""`warrant postmortem run` for a campaign, and the analyst commands on a plain table:
+`warrant scorecard`, `warrant drivers`, `warrant dissect`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.services import analysis
+from api.services import postmortem as service
+from graph.settings import Settings
+
+app = typer.Typer(help="Run a campaign's post-mortem on its snapshots.", no_args_is_help=True)
+console = Console(highlight=False)
+JSON_HELP = "Machine-readable output."
+
+
+@app.command("run")
+def run(
+    campaign: str = typer.Option(
+        ..., "--campaign", "-c", help="The campaign id (its snapshots must be ingested)."
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help="Also write the self-contained HTML report here."
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Scorecard, funnel, dissection, drivers, fatigue, counterfactual, checks, action plan; stored."""
+    stored, result = service.run_postmortem(Settings(), campaign, report=report)
+    if as_json:
+        print(stored.model_dump_json(indent=2))
+        return
+    console.print(
+        f"[bold]{stored.postmortem_id}[/] "
+        + ("stored" if stored.created else "(same inputs: already stored)")
+    )
+    console.print(f"  against {', '.join(stored.baseline_ids)}; {len(stored.snapshot_ids)} snapshots")
+    table = Table("label", "category", "finding", "effect", "impact", title="findings", title_justify="left")
+    for f in result.findings:
+        table.add_row(
+            f.label,
+            f.category,
+            f.title,
+            f.effect.format(".3g") if f.effect else "",
+            f.money_impact.format(",.0f") if f.money_impact else "",
+        )
+    console.print(table)
+    items = Table("#", "action", "owner role", "expected impact", title="action items", title_justify="left")
+    for i, item in enumerate(result.plan.items, start=1):
+        impact = item.expected_impact.format(",.3g") if item.expected_impact else "not estimated"
+        items.add_row(str(i), item.title, item.owner_role or "", impact)
+    console.print(items)
+    if stored.report:
+        console.print(f"report: {stored.report}")
+
+
+def scorecard(
+    file: Path = typer.Argument(
+        ..., help="A table with columns metric, plan, actual (optional direction, group)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Plan against actual for each metric, with the status labels and the thresholds used."""
+    card = analysis.scorecard_file(file)
+    if as_json:
+        print(card.model_dump_json(indent=2))
+        return
+    print(card.render())
+
+
+def drivers(
+    file: Path = typer.Argument(..., help="One row per unit (lead, session, ...) or aggregated rows."),
+    outcome: str = typer.Option(
+        ..., "--outcome", help="COL, COL=VALUE, or SUCCESSES/TRIALS for aggregated rows."
+    ),
+    dims: str = typer.Option(..., "--dims", help="Dimensions to split by, comma-separated."),
+    split: str | None = typer.Option(None, "--split", help="COL=BASE,CURRENT: the two periods or groups."),
+    target: float | None = typer.Option(None, "--target", help="Explain the gap to this rate instead."),
+    among: str | None = typer.Option(
+        None, "--among", help="Only rows where this column is set (e.g. mql_at)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """What explains a rate's change: mix and rate effects per dimension value, with intervals."""
+    if (split is None) == (target is None):
+        raise typer.BadParameter("give exactly one of --split and --target")
+    result = analysis.drivers_file(
+        file,
+        outcome,
+        [d.strip() for d in dims.split(",") if d.strip()],
+        split=split,
+        target=target,
+        among=among,
+    )
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    for line in result.summary_lines():
+        print(line)
+
+
+def dissect(
+    file: Path = typer.Argument(..., help="A table with spend and conversions per row."),
+    spend: str = typer.Option(..., "--spend", help="The spend column."),
+    conversions: str = typer.Option(..., "--conversions", help="The conversions column."),
+    by: str = typer.Option(..., "--by", help="Columns to group by, comma-separated."),
+    value: str | None = typer.Option(None, "--value", help="Rank by this column (e.g. pipeline)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Segments ranked by value, and any segment taking over 20% of spend while converting below average."""
+    result = analysis.dissect_file(file, spend, conversions, [b.strip() for b in by.split(",")], value=value)
+    if as_json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+        return
+    table = Table("rank", *result.by, "spend", "share", "conversions", "cost per conversion")
+    for s in result.segments:
+        table.add_row(
+            str(s.rank),
+            *s.key,
+            f"{s.spend:,.2f}",
+            "" if s.spend_share is None else f"{s.spend_share:.1%}",
+            f"{s.conversions:,.0f}",
+            s.cost_per_conversion.format(",.3g"),
+        )
+    console.print(table)
+    for flag in result.flags:
+        console.print(f"[bold red]flag[/] {flag.text}")
+    console.print(f"[dim]budget share flag above {result.assumptions.combo_budget_share:.0%} of spend[/]")
