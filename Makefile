@@ -38,6 +38,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_lineage $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_ingest
+	$(BIN)/python -m tests.bench.bench_postmortem
 
 clean:
 	-$(BIN)/warrant db stop
