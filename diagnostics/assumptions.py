@@ -37,7 +37,6 @@ class Assumptions(BaseModel):
     time_decay_half_life_days: float = Field(7.0, gt=0)
     position_weights: tuple[float, float, float] = (0.4, 0.2, 0.4)  # first, middle, last
     markov_order: int = Field(1, ge=1, le=3)
-    shapley_exact_max_channels: int = Field(15, ge=1, le=20)
     budget_bounds: float = Field(0.30, gt=0, lt=1, description="reallocation within +-30% per channel")
     combo_budget_share: float = Field(0.20, gt=0, lt=1, description="channel x creative budget-hog flag")
     fatigue_materiality: float = Field(0.20, gt=0, lt=1, description="flag decays of at least this share")

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from diagnostics import drivers, email, fatigue, funnel, response, scorecard
+from diagnostics import attribution, drivers, email, fatigue, funnel, response, scorecard
 from diagnostics.actions import ActionPlan, plan
 from diagnostics.assumptions import Assumptions
 from diagnostics.checks import Annotation, check
@@ -113,7 +113,6 @@ def run(
     assumptions: Assumptions | None = None,
     as_of: dt.datetime | None = None,
     confirmed: Sequence[str] = (),
-    attribution: Callable[[], dict[str, Any]] | None = None,
 ) -> PostMortemResult:
     """Every analysis of one campaign against its baseline; see the module docstring."""
     a = assumptions or Assumptions()
@@ -161,7 +160,7 @@ def run(
     )
     explanation = timed("drivers", lambda: _mql_to_sql_drivers(rows, campaign_id, baselines, a))
     reallocation = timed("counterfactual", lambda: _reallocation(current, a))
-    attributed = timed("attribution", attribution) if attribution else {}
+    attributed = timed("attribution", lambda: _attribution(tables, current, campaign, a))
 
     findings: list[Finding] = []
     findings += _plan_findings(card, campaign_id)
@@ -171,7 +170,7 @@ def run(
     findings += _pause_findings(pauses)
     findings += _quality_findings(quality)
     findings += _reallocation_findings(reallocation)
-    findings += attributed.get("findings", [])
+    findings += _bias_findings(attributed.get("bias", ()), campaign_id)
     notes = _annotations(tables.get("annotations"))
     checked = [check(f, notes, a, confirmed) for f in findings]
     return PostMortemResult(
@@ -186,7 +185,7 @@ def run(
         pauses=pauses,
         drivers=explanation,
         reallocation=reallocation,
-        attribution={k: v for k, v in attributed.items() if k != "findings"},
+        attribution={k: v for k, v in attributed.items() if k != "bias"},
         findings=checked,
         plan=plan(checked),
         quality=list(quality),
@@ -212,6 +211,44 @@ def _mql_to_sql_drivers(rows: Any, campaign_id: str, baselines: list[str], a: As
     return drivers.explain(
         frame, "sql", ["channel"], split="period=base,current", assumptions=a, interactions=False
     )
+
+
+def _attribution(
+    tables: Mapping[str, pl.DataFrame], current: Any, campaign: Any, a: Assumptions
+) -> dict[str, Any]:
+    """Every model on the campaign's journeys: sessions (by user) before each lead of the flight,
+    within the attribution window; visitors without a lead are the null journeys."""
+    start, end = campaign.window
+    touches = tables.get("touchpoints", pl.DataFrame())
+    if touches.is_empty() or current.leads.is_empty():
+        return {}
+    window = dt.timedelta(days=a.attribution_window_days)
+    sessions = touches.filter(
+        (pl.col("event_type") == "session_start") & pl.col("timestamp").is_between(start - window, end)
+    )
+    leads = current.leads.filter(pl.col("user_id").is_not_null())
+    journeys = attribution.journeys_from_touchpoints(sessions, leads, a.attribution_window_days)
+    if journeys.is_empty() or journeys["conversions"].sum() == 0:
+        return {}
+    # Bootstrap draws cost most of this step: 200 keep it to seconds; the number is recorded.
+    boot = attribution.Bootstrap(samples=min(a.bootstrap_samples, 200), confidence=a.confidence, seed=a.seed)
+    results = [
+        attribution.last_touch(journeys, bootstrap=boot),
+        attribution.first_touch(journeys, bootstrap=boot),
+        attribution.linear(journeys, bootstrap=boot),
+        attribution.time_decay(journeys, a.time_decay_half_life_days, bootstrap=boot),
+        attribution.position_based(journeys, a.position_weights, bootstrap=boot),
+        attribution.shapley(journeys, bootstrap=boot),
+        attribution.markov(journeys, a.markov_order, bootstrap=boot),
+    ]
+    table = attribution.compare(results)
+    models = [c for c in table.columns if c != "channel"]
+    return {
+        "models": models,
+        "shares": {row[0]: list(row[1:]) for row in table.iter_rows()},
+        "results": results,
+        "bias": attribution.attribution_bias(results),
+    }
 
 
 def _reallocation(current: Any, a: Assumptions) -> response.Reallocation | None:
@@ -421,6 +458,36 @@ def _reallocation_findings(result: response.Reallocation | None) -> list[Finding
             owner_role="paid media lead",
         )
     ]
+
+
+def _bias_findings(biases: Sequence[attribution.AttributionBias], campaign_id: str) -> list[Finding]:
+    """DOMAIN.md: last-click against multi-touch disagreement per channel is itself a finding."""
+    by_channel: dict[str, list[attribution.AttributionBias]] = {}
+    for bias in biases:
+        by_channel.setdefault(bias.channel, []).append(bias)
+    out = []
+    for channel, items in sorted(by_channel.items()):
+        worst = max(items, key=lambda b: abs(b.difference))
+        models = ", ".join(sorted(b.model for b in items))
+        out.append(
+            Finding(
+                id=f"attribution_bias:{campaign_id}:{channel}",
+                kind="attribution_bias",
+                category="measurement_gap",
+                direction="risk",
+                title=f"Last touch {worst.direction} {channel}",
+                statement=(
+                    f"Last touch gives {channel} {worst.last_touch_share.format('.1%')} of conversions; "
+                    f"{worst.model} gives {worst.data_driven_share.format('.1%')} ({worst.conversions:+.0f} "
+                    f"conversions; also beyond {worst.threshold:.0%} under {models})."
+                ),
+                effect=Estimate(value=worst.difference),
+                subject={"channel": channel},
+                action=f"Judge {channel} on a multi-touch model, not last touch, before moving its budget",
+                owner_role="marketing analytics lead",
+            )
+        )
+    return out
 
 
 def _annotations(table: pl.DataFrame | None) -> list[Annotation]:

@@ -32,6 +32,7 @@ app.add_typer(postmortem.app, name="postmortem")
 app.command("scorecard")(postmortem.scorecard)
 app.command("drivers")(postmortem.drivers)
 app.command("dissect")(postmortem.dissect)
+app.command("attribute")(postmortem.attribute)
 
 
 def run() -> None:

@@ -130,3 +130,22 @@ def dissect(
     for flag in result.flags:
         console.print(f"[bold red]flag[/] {flag.text}")
     console.print(f"[dim]budget share flag above {result.assumptions.combo_budget_share:.0%} of spend[/]")
+
+
+def attribute(
+    file: Path = typer.Argument(..., help="Aggregated paths (path, conversions, value, nulls) or touches."),
+    model: str = typer.Option("markov", "--model", help=f"One of {', '.join(analysis.MODELS)}."),
+    order: int = typer.Option(1, "--order", min=1, max=3, help="Markov chain order."),
+    samples: int = typer.Option(1000, "--samples", min=0, help="Bootstrap resamples of journeys (0: none)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Credit per channel under one attribution model, with bootstrap intervals over journeys."""
+    result = analysis.attribute_file(file, model, order=order, samples=samples)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    table = Table("channel", "conversions", "share", "value", title=f"{result.label}: {result.parameters}")
+    for c in sorted(result.channels, key=lambda c: -(c.conversions.value or 0)):
+        table.add_row(c.channel, c.conversions.format(",.1f"), c.share.format(".1%"), c.value.format(",.1f"))
+    console.print(table)
+    console.print(f"total {result.total_conversions:,.0f} conversions over {result.journeys:,.0f} journeys")

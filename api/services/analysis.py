@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from diagnostics import drivers, scorecard
+from diagnostics import attribution, drivers, scorecard
 from diagnostics.assumptions import Assumptions
 from diagnostics.dissect import TableDissection, dissect_table
 from ingest.errors import IngestError
@@ -83,3 +83,49 @@ def dissect_file(
 ) -> TableDissection:
     table = read_table(path)
     return _checked(lambda: dissect_table(table, spend, conversions, by, value=value), path)
+
+
+MODELS = ("last_touch", "first_touch", "linear", "time_decay", "position_based", "shapley", "markov")
+
+
+def attribute_file(
+    path: Path, model: str, *, order: int = 1, samples: int = 1000, half_life_days: float = 7.0
+) -> attribution.AttributionResult:
+    """Aggregated paths (a `path` column of channels joined by '>', with conversions, value and
+    nulls, as ca_paths.csv) or touches (journey_id, channel, timestamp, converted; optional value)."""
+    if model not in MODELS:
+        raise IngestError(f"unknown model {model!r} (models: {', '.join(MODELS)})", file=path)
+    table = read_table(path)
+    journeys = _checked(lambda: _journeys(table), path)
+    boot = attribution.Bootstrap(samples=samples)
+    run = {
+        "markov": lambda: attribution.markov(journeys, order, bootstrap=boot),
+        "time_decay": lambda: attribution.time_decay(journeys, half_life_days, bootstrap=boot),
+    }.get(model, lambda: getattr(attribution, model)(journeys, bootstrap=boot))
+    return _checked(run, path)
+
+
+def _journeys(table: pl.DataFrame) -> pl.DataFrame:
+    if "path" in table.columns:
+        return attribution.journeys_from_paths(table)
+    needed = {"journey_id", "channel", "converted"}
+    if not needed <= set(table.columns):
+        raise ValueError(
+            "give either a path column (aggregated paths) or journey_id, channel, converted columns (touches)"
+        )
+    order = ["journey_id", "timestamp"] if "timestamp" in table.columns else ["journey_id"]
+    value = pl.col("value").fill_null(0).sum() if "value" in table.columns else pl.lit(0.0)
+    grouped = table.sort(order, maintain_order=True).group_by("journey_id", maintain_order=True)
+    journeys = grouped.agg(
+        pl.col("channel").cast(pl.String).alias("path"),
+        pl.col("converted").cast(pl.Boolean).any().alias("converted"),
+        value.cast(pl.Float64).alias("value"),
+        *([pl.col("timestamp").alias("times")] if "timestamp" in table.columns else []),
+    )
+    return journeys.select(
+        "path",
+        *(["times"] if "times" in journeys.columns else []),
+        pl.col("converted").cast(pl.Float64).alias("conversions"),
+        "value",
+        (1 - pl.col("converted").cast(pl.Float64)).alias("nulls"),
+    )

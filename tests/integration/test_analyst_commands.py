@@ -77,3 +77,25 @@ def test_a_table_that_does_not_fit_is_one_line_naming_the_file(tmp_path: Path) -
     assert result.stderr.strip().splitlines() == [
         f"error: {table}: the table needs columns metric, plan, actual (missing: metric, plan, actual)"
     ]
+
+
+def test_attribute_on_the_aggregated_paths() -> None:
+    result = warrant(
+        "attribute", str(DATA / "ca_paths.csv"), "--model", "markov", "--samples", "200", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    credits = {c["channel"]: c for c in figures["channels"]}
+    assert len(credits) == 12 and figures["total_conversions"] == 19785
+    # Attributed conversions add up to the observed total.
+    assert abs(sum(c["conversions"]["value"] for c in credits.values()) - 19785) < 1e-6
+    for credit in credits.values():
+        for part in ("conversions", "share", "value"):
+            assert credit[part]["interval"] is not None, (credit["channel"], part)
+    assert figures["parameters"]["order"] == 1
+
+
+def test_unknown_model_is_one_line() -> None:
+    result = warrant("attribute", str(DATA / "ca_paths.csv"), "--model", "magic")
+    assert result.returncode == 2
+    assert "unknown model 'magic' (models: last_touch, first_touch" in result.stderr
