@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from diagnostics import attribution, drivers, email, fatigue, funnel, response, scorecard
+from diagnostics import attribution, drivers, email, fatigue, funnel, response, scorecard, timing
 from diagnostics.actions import ActionPlan, plan
 from diagnostics.assumptions import Assumptions
 from diagnostics.checks import Annotation, check
@@ -84,6 +84,7 @@ class PostMortemResult(BaseModel):
     pauses: list[email.Pause]
     drivers: drivers.Explanation | None
     reallocation: response.Reallocation | None
+    timing: timing.TimingReport | None
     attribution: dict[str, Any] = Field(default_factory=dict)
     findings: list[Finding]
     plan: ActionPlan
@@ -160,6 +161,7 @@ def run(
     )
     explanation = timed("drivers", lambda: _mql_to_sql_drivers(rows, campaign_id, baselines, a))
     reallocation = timed("counterfactual", lambda: _reallocation(current, a))
+    timing_report = timed("timing", lambda: _timing(current, a))
     attributed = timed("attribution", lambda: _attribution(tables, current, campaign, a))
 
     findings: list[Finding] = []
@@ -170,6 +172,7 @@ def run(
     findings += _pause_findings(pauses)
     findings += _quality_findings(quality)
     findings += _reallocation_findings(reallocation)
+    findings += _timing_findings(timing_report, campaign)
     findings += _bias_findings(attributed.get("bias", ()), campaign_id)
     notes = _annotations(tables.get("annotations"))
     checked = [check(f, notes, a, confirmed) for f in findings]
@@ -185,6 +188,7 @@ def run(
         pauses=pauses,
         drivers=explanation,
         reallocation=reallocation,
+        timing=timing_report,
         attribution={k: v for k, v in attributed.items() if k != "bias"},
         findings=checked,
         plan=plan(checked),
@@ -249,6 +253,28 @@ def _attribution(
         "results": results,
         "bias": attribution.attribution_bias(results),
     }
+
+
+def _timing(current: Any, a: Assumptions) -> timing.TimingReport | None:
+    """Lead conversion of sessions by day of week and by week of the flight."""
+    if current.sessions.is_empty():
+        return None
+    sessions = current.sessions.group_by(pl.col("timestamp").dt.date().alias("day")).agg(
+        pl.len().alias("trials")
+    )
+    leads = current.leads.group_by(pl.col("created_at").dt.date().alias("day")).agg(
+        pl.len().alias("successes")
+    )
+    daily = sessions.join(leads, on="day", how="left").with_columns(
+        pl.min_horizontal(pl.col("successes").fill_null(0), pl.col("trials")).alias("successes")
+    )
+    return timing.timing_effects(
+        daily,
+        date="day",
+        successes="successes",
+        trials="trials",
+        parameters=timing.TimingParameters.from_assumptions(a),
+    )
 
 
 def _reallocation(current: Any, a: Assumptions) -> response.Reallocation | None:
@@ -488,6 +514,38 @@ def _bias_findings(biases: Sequence[attribution.AttributionBias], campaign_id: s
             )
         )
     return out
+
+
+def _timing_findings(report: timing.TimingReport | None, campaign: Any) -> list[Finding]:
+    """A day-of-week pattern is a timing finding. A week-of-flight pattern is not reported on its
+    own: a change within the flight is what the funnel, fatigue and pause findings already date."""
+    if report is None or not report.day_of_week.significant:
+        return []
+    effect = report.day_of_week
+    cells = {c.label: c for c in effect.cells}
+    low, high = cells.get(effect.lowest or ""), cells.get(effect.highest or "")
+    statement = (
+        f"Session to lead conversion differs by day of week (p = {effect.test.p_value:.2g})"
+        if effect.test
+        else ""
+    )
+    if low and high:
+        statement += f": lowest on {low.label} {low.rate.format('.1%')}, "
+        statement += f"highest on {high.label} {high.rate.format('.1%')}."
+    return [
+        Finding(
+            id=f"timing:{campaign.id}:day_of_week",
+            kind="timing_day_of_week",
+            category="timing",
+            title="Conversion depends on the day of the week",
+            statement=statement,
+            subject={"lowest": effect.lowest or "", "highest": effect.highest or ""},
+            sample_size=sum(c.successes for c in effect.cells),
+            weeks=report.days / 7,
+            action=f"Shift spend away from {effect.lowest} toward {effect.highest} and test the difference",
+            owner_role="paid media lead",
+        )
+    ]
 
 
 def _annotations(table: pl.DataFrame | None) -> list[Annotation]:

@@ -127,7 +127,7 @@ def _timings(raw: pl.DataFrame, args: argparse.Namespace) -> dict[str, Any]:
     return {"point_s": point, "bootstrap_s": with_bootstrap}
 
 
-def _against_channel_attribution(raw: pl.DataFrame, repeat: int) -> dict[str, Any]:
+def against_channel_attribution(raw: pl.DataFrame, repeat: int) -> dict[str, Any]:
     reference = _channel_attribution(raw)
     if reference is None:
         _say("ChannelAttribution is not installed: no ratio (pip install channelattribution matplotlib)")
@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "repeat": args.repeat,
         "bootstrap_samples": args.samples,
         **_timings(raw, args),
-        "channelattribution": _against_channel_attribution(raw, args.repeat),
+        "channelattribution": against_channel_attribution(raw, args.repeat),
     }
 
 

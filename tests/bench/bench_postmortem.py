@@ -5,7 +5,8 @@ in total.
 The sample is generated in a child process and mapped to unified tables first (that is ingest's
 work, timed by bench_ingest); what is timed here starts from the tables, as the post-mortem service
 does after reading the snapshots. The peer in the same run is the same engine at size S, so the
-growth with data size shows.
+growth with data size shows. In the same run, Markov attribution on ca_paths.csv is timed against
+ChannelAttribution's markov_model (target: Warrant at least 5x faster).
 
     .venv/bin/python -m tests.bench.bench_postmortem [--size L] [--seed 7] [--json PATH]
 """
@@ -31,6 +32,7 @@ from diagnostics.report_data import report_data
 from ingest.mapping import load_mapping
 from ingest.readers import ROW, read_export
 from ingest.transform import to_unified
+from tests.bench import bench_attribution
 
 TARGET_SECONDS = 60.0
 
@@ -97,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  total            {f['total_s']:8.2f} s  "
             f"({f['findings']} findings, report {f['report_bytes']:,} bytes)"
         )
+    _say("Markov attribution on ca_paths.csv against ChannelAttribution:")
+    markov = bench_attribution.against_channel_attribution(pl.read_csv(bench_attribution.CA_PATHS), repeat=7)
     main_figures = figures[args.size]
     met = main_figures["total_s"] < TARGET_SECONDS
     _say(
@@ -105,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.json:
         args.json.write_text(
-            json.dumps({"sizes": figures, "target_s": TARGET_SECONDS, "met": met}, indent=2) + "\n"
+            json.dumps({"sizes": figures, "target_s": TARGET_SECONDS, "met": met, "markov": markov}, indent=2)
+            + "\n"
         )
     return 0
 
