@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from diagnostics.actions import ActionPlan
-from diagnostics.findings import Finding
+from diagnostics.findings import Evidence, Finding
 
 _STATUS_COLOUR = {
     "ON TRACK": "#2e7d32",
@@ -101,6 +101,7 @@ th{background:#f6f8fa}
   display:inline-block;font-size:.75rem;border:1px solid #d0d7de;border-radius:10px;
   padding:0 .45rem;margin-right:.3rem;color:#57606a}
 .money{font-weight:700}
+table.evidence{margin-top:.4rem;font-size:.8rem}
 .small{font-size:.8rem;color:#57606a}
 svg text{font-size:11px;fill:#1d2329}
 @media print{
@@ -185,9 +186,27 @@ def _callouts(findings: Sequence[Finding]) -> str:
             f"<div>{e(f.statement)}</div>{checks}"
             f"<div class='small'>finding {e(f.id)}"
             + (f" · evidence: {evidence}" if evidence else "")
-            + "</div></div>"
+            + "</div>"
+            + "".join(_evidence(ev) for ev in f.evidence)
+            + "</div>"
         )
     return "<h2>Findings</h2>" + "".join(blocks)
+
+
+def _evidence(evidence: Evidence, limit: int = 12) -> str:
+    """The rows behind a finding, inline, so the report stands alone (at most `limit` rows)."""
+    if not evidence.rows:
+        return ""
+    head = "".join(f"<th>{e(c)}</th>" for c in evidence.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>" for row in evidence.rows[:limit]
+    )
+    more = len(evidence.rows) - limit
+    note = f"<div class='small'>{more} more rows in the stored finding</div>" if more > 0 else ""
+    return (
+        f"<table class='evidence' aria-label='{e(evidence.name)}'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+    )
 
 
 def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -80,6 +80,7 @@ def test_report_is_self_contained_escaped_and_complete() -> None:
         assert f">{heading}" in page or f">{heading}:" in page, heading
     assert "-84,000 [-99,000, -70,000]" in page  # money impact with its interval
     assert "finding funnel:mql_to_sql:paid_social" in page and "evidence: mql_to_sql_by_channel" in page
+    assert "aria-label='mql_to_sql_by_channel'" in page and "<td>paid_social</td>" in page  # the rows, inline
     assert "@media print" in page
     assert "(to name: " in page  # no owner yet: the report says so instead of inventing one
 
