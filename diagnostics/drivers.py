@@ -714,11 +714,12 @@ def _net_of_noise(
     observed = float(statistic(m.point.deviation))
     p = (1 + int((null >= observed - 1e-12).sum())) / (1 + null.size)
     value = max(observed - float(null.mean()), 0.0)
+    value = 0.0 if value < 1e-12 else value  # rounding of a mean of zeros is not a concentration
     resampled = statistic(m.boot.deviation)
     low, high = np.quantile(resampled - resampled.mean(), [(1 - a.confidence) / 2, (1 + a.confidence) / 2])
     interval = Interval(
-        low=max(value + low, 0.0),
-        high=max(value + high, 0.0),
+        low=min(max(value + low, 0.0), value),
+        high=max(value + high, value),
         level=a.confidence,
         method="bootstrap, net of noise",
     )
