@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -56,6 +57,28 @@ def run(
     console.print(items)
     if stored.report:
         console.print(f"report: {stored.report}")
+
+
+@app.command("assign")
+def assign(
+    action_id: str = typer.Argument(..., help="An action item id (from `postmortem run --json`)."),
+    owner: str = typer.Option(..., "--owner", help="The named person who will do it (never 'the team')."),
+    due: str = typer.Option(..., "--due", help="Due date, YYYY-MM-DD."),
+) -> None:
+    """Name an action item's owner and due date: both are required before publishing."""
+    try:
+        when = date.fromisoformat(due)
+    except ValueError:
+        raise typer.BadParameter(f"{due!r} is not a date (YYYY-MM-DD)") from None
+    item = service.assign_action(Settings(), action_id, owner, when)
+    console.print(f"{item.id}: {item.title} -> {item.owner}, due {item.due}")
+
+
+@app.command("publish")
+def publish(postmortem_id: str = typer.Argument(..., help="A post-mortem id.")) -> None:
+    """Publish a post-mortem; refused while any action item lacks a named owner or a due date."""
+    node = service.publish(Settings(), postmortem_id)
+    console.print(f"{node.id}: {node.status}")
 
 
 def scorecard(

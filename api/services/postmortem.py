@@ -11,8 +11,11 @@ extract -> source.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -21,12 +24,14 @@ import polars as pl
 from pydantic import BaseModel
 
 from diagnostics import postmortem as engine
+from diagnostics.actions import ActionItem as ActionPlanItem
+from diagnostics.actions import publish_problems
 from diagnostics.assumptions import Assumptions
 from diagnostics.postmortem import PostMortemResult, QualityNote
 from diagnostics.report import render
 from diagnostics.report_data import report_data
 from graph.connect import open_store
-from graph.errors import NotFound
+from graph.errors import InvalidGraphInput, NotFound, WarrantError
 from graph.model import ActionItem, DiagnosticRun, Finding, PostMortem, Rel
 from graph.settings import Settings
 from graph.store import GraphStore, Tx
@@ -222,3 +227,67 @@ def _record(
         ]
     tx.merge(nodes)
     tx.link(edges)
+
+
+class NotPublishable(WarrantError):
+    """A post-mortem whose action items are not all owned by a named person with a due date."""
+
+
+def assign_action(
+    settings: Settings, action_id: str, owner: str, due: date, *, store: GraphStore | None = None
+) -> ActionItem:
+    """Name the person who owns an action item and when it is due (a person, never 'the team')."""
+    problems = publish_problems(
+        [ActionPlanItem(id=action_id, title=action_id, finding_id="", owner=owner, due=due)]
+    )
+    if problems:
+        raise InvalidGraphInput(
+            f"owner {owner!r} is not a named person: an action needs someone who will do it"
+        )
+    with _store(settings, store) as graph:
+        found = graph.properties_of([action_id]).get(action_id)
+        if found is None or found[0] != "ActionItem":
+            raise NotFound(f"no action item {action_id!r}")
+        node = graph.update(action_id, {"owner": owner.strip(), "due": due.isoformat()}, found[1]["version"])
+        assert isinstance(node, ActionItem)
+        return node
+
+
+def publish(settings: Settings, postmortem_id: str, *, store: GraphStore | None = None) -> PostMortem:
+    """Publish once every action item has a named owner and a due date; otherwise say what is missing."""
+    with _store(settings, store) as graph:
+        found = graph.properties_of([postmortem_id]).get(postmortem_id)
+        if found is None or found[0] != "PostMortem":
+            raise NotFound(f"no post-mortem {postmortem_id!r}")
+        items = [
+            ActionPlanItem(
+                id=item_id,
+                title=props["title"],
+                finding_id="",
+                owner=props.get("owner"),
+                due=date.fromisoformat(props["due"]) if props.get("due") else None,
+            )
+            for item_id, (label, props) in sorted(graph.linked(postmortem_id, Rel.PART_OF).items())
+            if label == "ActionItem"
+        ]
+        problems = publish_problems(items)
+        if problems:
+            raise NotPublishable(
+                f"{postmortem_id} cannot be published: "
+                + "; ".join(problems)
+                + " (warrant postmortem assign ACTION_ID --owner NAME --due DATE)"
+            )
+        if found[1].get("status") == "published":
+            return PostMortem.model_validate(found[1])
+        node = graph.update(postmortem_id, {"status": "published"}, found[1]["version"])
+        assert isinstance(node, PostMortem)
+        return node
+
+
+@contextlib.contextmanager
+def _store(settings: Settings, store: GraphStore | None) -> Iterator[GraphStore]:
+    if store is not None:
+        yield store
+        return
+    with open_store(settings) as owned:
+        yield owned
