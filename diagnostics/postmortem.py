@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from diagnostics import attribution, drivers, email, fatigue, funnel, response, scorecard, timing
+from diagnostics import attribution, audience, drivers, email, fatigue, funnel, response, scorecard, timing
 from diagnostics.actions import ActionPlan, plan
 from diagnostics.assumptions import Assumptions
 from diagnostics.checks import Annotation, check
@@ -85,6 +85,7 @@ class PostMortemResult(BaseModel):
     drivers: drivers.Explanation | None
     reallocation: response.Reallocation | None
     timing: timing.TimingReport | None
+    icp_alignment: audience.LeadAlignment | None = None  # only with an ICP definition
     attribution: dict[str, Any] = Field(default_factory=dict)
     findings: list[Finding]
     plan: ActionPlan
@@ -114,6 +115,7 @@ def run(
     assumptions: Assumptions | None = None,
     as_of: dt.datetime | None = None,
     confirmed: Sequence[str] = (),
+    icp: Mapping[str, Sequence[str]] | None = None,
 ) -> PostMortemResult:
     """Every analysis of one campaign against its baseline; see the module docstring."""
     a = assumptions or Assumptions()
@@ -162,6 +164,16 @@ def run(
     explanation = timed("drivers", lambda: _mql_to_sql_drivers(rows, campaign_id, baselines, a))
     reallocation = timed("counterfactual", lambda: _reallocation(current, a))
     timing_report = timed("timing", lambda: _timing(current, a))
+    alignment = (
+        timed(
+            "audience",
+            lambda: audience.lead_alignment(
+                current.leads, dict(icp), parameters=audience.AudienceParameters.from_assumptions(a)
+            ),
+        )
+        if icp
+        else None
+    )
     attributed = timed("attribution", lambda: _attribution(tables, current, campaign, a))
 
     findings: list[Finding] = []
@@ -173,6 +185,7 @@ def run(
     findings += _quality_findings(quality)
     findings += _reallocation_findings(reallocation)
     findings += _timing_findings(timing_report, campaign)
+    findings += _audience_findings(alignment, campaign_id)
     findings += _bias_findings(attributed.get("bias", ()), campaign_id)
     notes = _annotations(tables.get("annotations"))
     checked = [check(f, notes, a, confirmed) for f in findings]
@@ -189,6 +202,7 @@ def run(
         drivers=explanation,
         reallocation=reallocation,
         timing=timing_report,
+        icp_alignment=alignment,
         attribution={k: v for k, v in attributed.items() if k != "bias"},
         findings=checked,
         plan=plan(checked),
@@ -544,6 +558,32 @@ def _timing_findings(report: timing.TimingReport | None, campaign: Any) -> list[
             weeks=report.days / 7,
             action=f"Shift spend away from {effect.lowest} toward {effect.highest} and test the difference",
             owner_role="paid media lead",
+        )
+    ]
+
+
+def _audience_findings(alignment: audience.LeadAlignment | None, campaign_id: str) -> list[Finding]:
+    """Leads outside the ideal customer profile that convert worse: audience misalignment."""
+    if alignment is None or alignment.blocked_by or alignment.p_value is None:
+        return []
+    gap = alignment.difference
+    if alignment.p_value >= 0.05 or gap.value is None or gap.value >= 0:
+        return []
+    return [
+        Finding(
+            id=f"audience:{campaign_id}:icp",
+            kind="audience_misalignment",
+            category="audience",
+            title="Leads outside the ideal customer profile convert worse",
+            statement=(
+                f"{alignment.outside_share.format('.0%')} of leads fall outside the ICP; they reach "
+                f"{alignment.outcome.removesuffix('_at').upper()} at {alignment.outside_rate.format('.1%')} "
+                f"against {alignment.inside_rate.format('.1%')} inside (p = {alignment.p_value:.2g})."
+            ),
+            effect=gap,
+            sample_size=alignment.leads,
+            action="Tighten targeting to the ICP segments and exclude the worst-converting ones",
+            owner_role="demand generation lead",
         )
     ]
 

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -28,10 +29,13 @@ def run(
     report: Path | None = typer.Option(
         None, "--report", help="Also write the self-contained HTML report here."
     ),
+    icp: Path | None = typer.Option(
+        None, "--icp", help="YAML: lead field -> the values of the ideal customer profile (audience check)."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Scorecard, funnel, dissection, drivers, fatigue, counterfactual, checks, action plan; stored."""
-    stored, result = service.run_postmortem(Settings(), campaign, report=report)
+    stored, result = service.run_postmortem(Settings(), campaign, report=report, icp=_icp(icp))
     if as_json:
         print(stored.model_dump_json(indent=2))
         return
@@ -57,6 +61,18 @@ def run(
     console.print(items)
     if stored.report:
         console.print(f"report: {stored.report}")
+
+
+def _icp(path: Path | None) -> dict[str, list[str]] | None:
+    if path is None:
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise typer.BadParameter(f"{path}: cannot read the ICP: {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise typer.BadParameter(f"{path}: an ICP is a mapping of lead field -> list of values")
+    return {str(k): [str(v) for v in values] for k, values in data.items()}
 
 
 @app.command("assign")

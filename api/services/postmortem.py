@@ -57,6 +57,7 @@ def run_postmortem(
     *,
     assumptions: Assumptions | None = None,
     report: Path | None = None,
+    icp: dict[str, list[str]] | None = None,
     store: GraphStore | None = None,
 ) -> tuple[PostMortemRun, PostMortemResult]:
     owned = store is None
@@ -72,8 +73,8 @@ def run_postmortem(
         tables = _tables(SnapshotFiles(settings.snapshots_dir), snapshots)
         quality = _quality(store, snapshots)
         a = assumptions or Assumptions()
-        result = engine.run(tables, campaigns, campaign_id, quality=quality, assumptions=a)
-        run_id = _run_id(sorted(snapshots), a)
+        result = engine.run(tables, campaigns, campaign_id, quality=quality, assumptions=a, icp=icp)
+        run_id = _run_id(sorted(snapshots), a, icp)
         pm_id = f"postmortem:{campaign_id}:{run_id[:12]}"
         created = not store.properties_of([pm_id])
         if created:
@@ -166,15 +167,15 @@ def _code_version() -> str:
         return "unknown"
 
 
-def _run_id(snapshot_ids: list[str], assumptions: Assumptions) -> str:
-    text = json.dumps(
-        {
-            "snapshots": snapshot_ids,
-            "assumptions": assumptions.model_dump(mode="json"),
-            "code": _code_version(),
-        },
-        sort_keys=True,
-    )
+def _run_id(snapshot_ids: list[str], assumptions: Assumptions, icp: dict[str, list[str]] | None) -> str:
+    """Same snapshots, assumptions, ICP and code: the same run."""
+    inputs = {
+        "snapshots": snapshot_ids,
+        "assumptions": assumptions.model_dump(mode="json"),
+        "icp": icp or {},
+        "code": _code_version(),
+    }
+    text = json.dumps(inputs, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -63,3 +63,21 @@ def test_no_baseline_is_an_error() -> None:
     assert baselines_for(CampaignMap.from_campaigns_json(sample.campaigns), "cmp-2026q1") == []
     with pytest.raises(ValueError, match="no campaign ended before cmp-2026q1"):
         run(sample.tables, sample.campaigns, "cmp-2026q1")
+
+
+def test_the_audience_check_runs_only_with_an_icp(result: PostMortemResult) -> None:
+    assert result.icp_alignment is None and "audience" not in result.seconds
+    sample = sample_tables("S", 7)
+    icp = {"dim_company_size": ["201-1000", "1001-5000"]}
+    with_icp = run(sample.tables, sample.campaigns, "cmp-2026q3", icp=icp)
+    alignment = with_icp.icp_alignment
+    assert alignment is not None and "audience" in with_icp.seconds
+    assert alignment.inside + alignment.outside + alignment.unknown == alignment.leads
+    assert alignment.outside_share.interval is not None
+    # A finding is claimed exactly when outside-ICP leads convert significantly worse; the sample
+    # plants no ICP effect (p = 0.90 for this ICP), so none is.
+    claimed = [f for f in with_icp.findings if f.kind == "audience_misalignment"]
+    worse = (
+        alignment.p_value is not None and alignment.p_value < 0.05 and (alignment.difference.value or 0) < 0
+    )
+    assert bool(claimed) == worse and not worse
