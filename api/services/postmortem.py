@@ -60,25 +60,24 @@ def run_postmortem(
     icp: dict[str, list[str]] | None = None,
     store: GraphStore | None = None,
 ) -> tuple[PostMortemRun, PostMortemResult]:
-    owned = store is None
-    store = store or open_store(settings)
-    try:
-        campaigns = _campaigns(store)
+    """Run the post-mortem of `campaign_id` against every campaign that ended before it started."""
+    with _store(settings, store) as graph:
+        campaigns = _campaigns(graph)
         if campaign_id not in {c["id"] for c in campaigns}:
             known = ", ".join(sorted(c["id"] for c in campaigns)) or "none yet"
             raise NotFound(f"no campaign {campaign_id!r} (campaigns: {known})")
-        snapshots = _snapshots(store, campaign_id)
+        snapshots = _snapshots(graph, campaign_id)
         if not snapshots:
             raise NotFound(f"campaign {campaign_id!r} has no snapshots yet: ingest its exports first")
         tables = _tables(SnapshotFiles(settings.snapshots_dir), snapshots)
-        quality = _quality(store, snapshots)
+        quality = _quality(graph, snapshots)
         a = assumptions or Assumptions()
         result = engine.run(tables, campaigns, campaign_id, quality=quality, assumptions=a, icp=icp)
         run_id = _run_id(sorted(snapshots), a, icp)
         pm_id = f"postmortem:{campaign_id}:{run_id[:12]}"
-        created = not store.properties_of([pm_id])
+        created = not graph.properties_of([pm_id])
         if created:
-            store.unit_of_work(lambda tx: _record(tx, pm_id, run_id, result, sorted(snapshots), a))
+            graph.unit_of_work(lambda tx: _record(tx, pm_id, run_id, result, sorted(snapshots), a))
         html = None
         if report is not None:
             html = str(report)
@@ -98,9 +97,6 @@ def run_postmortem(
             ),
             result,
         )
-    finally:
-        if owned:
-            store.close()
 
 
 def _campaigns(store: GraphStore) -> list[dict[str, Any]]:
