@@ -67,11 +67,16 @@ def plan(findings: list[Finding], *, wins: int = 3, problems: int = 3, actions: 
     )
 
 
+def named_person(owner: str | None) -> bool:
+    """An owner who is somebody: not empty, not "the team", "marketing" or "TBD"."""
+    return owner is not None and owner.strip().lower() not in _NOBODY
+
+
 def publish_problems(items: list[ActionItem]) -> list[str]:
     """Why the post-mortem cannot be published yet; empty when it can."""
     problems = []
     for item in items:
-        if item.owner is None or item.owner.strip().lower() in _NOBODY:
+        if not named_person(item.owner):
             problems.append(f"{item.title!r} has no named owner (a person, never 'the team')")
         if item.due is None:
             problems.append(f"{item.title!r} has no due date")

@@ -5,6 +5,7 @@ one line that says what to fix."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import AuthError, ClientError, ConfigurationError, ServiceUnavailable
@@ -36,6 +37,17 @@ def open_store(
             store.close()
             raise GraphUnavailable(f"graph refused the schema set-up: {exc.message}") from exc
     return store
+
+
+@contextlib.contextmanager
+def store_for(settings: Settings, store: GraphStore | None = None) -> Iterator[GraphStore]:
+    """The caller's store when it lends one (tests, a service calling another), else one opened
+    here and closed after."""
+    if store is not None:
+        yield store
+        return
+    with open_store(settings) as owned:
+        yield owned
 
 
 def connect(settings: Settings) -> tuple[Driver, Dialect, str | None]:

@@ -163,7 +163,6 @@ _NON_NEGATIVE = (
     "delivered",
     "bounces",
     "opens",
-    "clicks",
     "replies",
     "unsubscribes",
     "opportunity_amount",
@@ -179,7 +178,7 @@ _ORDERED = (("period_start", "period_end"), ("start", "end"))
 
 def _impossible_values(rows: pl.DataFrame, mapping: Mapping, context: Context, limits: dict) -> GateResult:
     checks: list[tuple[str, pl.Series, str]] = []
-    for name in dict.fromkeys(_NON_NEGATIVE):
+    for name in _NON_NEGATIVE:
         if _mapped(mapping, name) and name in rows.columns:
             checks.append((name, rows[name] < 0, f"negative {name}"))
     for small, large in _NOT_ABOVE:

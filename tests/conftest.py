@@ -124,3 +124,9 @@ def graph(embedded_settings: Settings, admin_store: GraphStore) -> Iterator[Grap
     yield store
     store.close()
     admin_store.dialect.server_command(f"drop database {name}")
+
+
+@pytest.fixture
+def graph_settings(embedded_settings: Settings, test_database: str) -> Settings:
+    """Settings that open a fresh database of the session's server (for services that open their store)."""
+    return Settings(home=embedded_settings.home, actor="test", graph_database=test_database)

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, Field
 
-from graph.connect import open_store
+from graph.connect import store_for
 from graph.errors import InvalidGraphInput
 from graph.model import Campaign, Extract, QualityCheck, Rel, Snapshot, Source, timestamp
 from graph.settings import Settings
@@ -114,9 +114,7 @@ def ingest(
     table = canonical(rows, spec.model)
     sha = content_sha256(table, spec.table)
 
-    owned = store is None
-    store = store or open_store(settings)
-    try:
+    with store_for(settings, store) as graph:
         report = IngestReport(
             snapshot_id=sha,
             created=False,
@@ -128,14 +126,14 @@ def ingest(
             campaign_id=campaign_id,
         )
         snapshots = SnapshotFiles(settings.snapshots_dir)
-        if store.properties_of([sha]):
-            report.gates = _stored_gates(store, sha)
+        if graph.properties_of([sha]):
+            report.gates = _stored_gates(graph, sha)
             if not snapshots.exists(sha):  # the file was removed by hand: content-addressed, so restore it
                 snapshots.write(table, sha)
             if campaign_id:
-                store.unit_of_work(lambda tx: _join_campaign(tx, sha, campaign_id))
+                graph.unit_of_work(lambda tx: _join_campaign(tx, sha, campaign_id))
         else:
-            report.gates = run_gates(rows, spec, _context(store, snapshots, campaign_id))
+            report.gates = run_gates(rows, spec, _context(graph, snapshots, campaign_id))
             failures = blocking_failures(report.gates)
             if failures:
                 report.snapshot_id = None
@@ -144,7 +142,7 @@ def ingest(
             wrote = not snapshots.exists(sha)
             snapshots.write(table, sha)
             try:
-                store.unit_of_work(
+                graph.unit_of_work(
                     lambda tx: _record(tx, spec, sha, table.num_rows, files, report, campaign_id)
                 )
             except BaseException:
@@ -157,9 +155,6 @@ def ingest(
         report.defaults = {"gates": {g.name: g.threshold for g in report.gates if g.threshold is not None}}
         step("done", len(paths), len(paths))
         return report
-    finally:
-        if owned:
-            store.close()
 
 
 def _file_report(export: Export) -> FileReport:

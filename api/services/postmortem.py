@@ -11,10 +11,8 @@ extract -> source.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import date
 from importlib import metadata
 from pathlib import Path
@@ -25,12 +23,12 @@ from pydantic import BaseModel
 
 from diagnostics import postmortem as engine
 from diagnostics.actions import ActionItem as ActionPlanItem
-from diagnostics.actions import publish_problems
+from diagnostics.actions import named_person, publish_problems
 from diagnostics.assumptions import Assumptions
 from diagnostics.postmortem import PostMortemResult, QualityNote
 from diagnostics.report import render
 from diagnostics.report_data import report_data
-from graph.connect import open_store
+from graph.connect import store_for
 from graph.errors import InvalidGraphInput, NotFound, WarrantError
 from graph.model import ActionItem, DiagnosticRun, Finding, PostMortem, Rel
 from graph.settings import Settings
@@ -61,7 +59,7 @@ def run_postmortem(
     store: GraphStore | None = None,
 ) -> tuple[PostMortemRun, PostMortemResult]:
     """Run the post-mortem of `campaign_id` against every campaign that ended before it started."""
-    with _store(settings, store) as graph:
+    with store_for(settings, store) as graph:
         campaigns = _campaigns(graph)
         if campaign_id not in {c["id"] for c in campaigns}:
             known = ", ".join(sorted(c["id"] for c in campaigns)) or "none yet"
@@ -234,14 +232,11 @@ def assign_action(
     settings: Settings, action_id: str, owner: str, due: date, *, store: GraphStore | None = None
 ) -> ActionItem:
     """Name the person who owns an action item and when it is due (a person, never 'the team')."""
-    problems = publish_problems(
-        [ActionPlanItem(id=action_id, title=action_id, finding_id="", owner=owner, due=due)]
-    )
-    if problems:
+    if not named_person(owner):
         raise InvalidGraphInput(
             f"owner {owner!r} is not a named person: an action needs someone who will do it"
         )
-    with _store(settings, store) as graph:
+    with store_for(settings, store) as graph:
         found = graph.properties_of([action_id]).get(action_id)
         if found is None or found[0] != "ActionItem":
             raise NotFound(f"no action item {action_id!r}")
@@ -252,7 +247,7 @@ def assign_action(
 
 def publish(settings: Settings, postmortem_id: str, *, store: GraphStore | None = None) -> PostMortem:
     """Publish once every action item has a named owner and a due date; otherwise say what is missing."""
-    with _store(settings, store) as graph:
+    with store_for(settings, store) as graph:
         found = graph.properties_of([postmortem_id]).get(postmortem_id)
         if found is None or found[0] != "PostMortem":
             raise NotFound(f"no post-mortem {postmortem_id!r}")
@@ -279,12 +274,3 @@ def publish(settings: Settings, postmortem_id: str, *, store: GraphStore | None 
         node = graph.update(postmortem_id, {"status": "published"}, found[1]["version"])
         assert isinstance(node, PostMortem)
         return node
-
-
-@contextlib.contextmanager
-def _store(settings: Settings, store: GraphStore | None) -> Iterator[GraphStore]:
-    if store is not None:
-        yield store
-        return
-    with open_store(settings) as owned:
-        yield owned

@@ -6,7 +6,7 @@ and is idempotent."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,6 @@ from diagnostics.findings import Finding
 from graph.connect import open_store
 from graph.lineage import trace
 from graph.settings import Settings
-from graph.store import GraphStore
-from tests.conftest import new_database
 
 Rule = Callable[[Finding, dict[str, Any]], bool]
 
@@ -54,22 +52,15 @@ EXPECTED: dict[str, tuple[str, Rule]] = {
 }
 
 
-@pytest.fixture
-def settings(embedded_settings: Settings, admin_store: GraphStore) -> Iterator[Settings]:
-    name = new_database(admin_store)
-    yield Settings(home=embedded_settings.home, actor="test", graph_database=name)
-    admin_store.dialect.server_command(f"drop database {name}")
-
-
 @pytest.mark.parametrize("seed", [7, 11])
 def test_every_planted_failure_mode_is_found_in_its_category(
-    seed: int, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    seed: int, graph_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     directory = tmp_path_factory.mktemp(f"sample-{seed}") / "S"
     generate("S", seed, directory)
-    load(settings, directory)
+    load(graph_settings, directory)
     report = tmp_path_factory.mktemp("report") / "postmortem.html"
-    run, result = run_postmortem(settings, "cmp-2026q3", report=report)
+    run, result = run_postmortem(graph_settings, "cmp-2026q3", report=report)
 
     modes = json.loads((directory / "ground_truth.json").read_text())["failure_modes"]
     truth = {m["id"]: m for m in modes}
@@ -92,14 +83,14 @@ def test_every_planted_failure_mode_is_found_in_its_category(
 
     # Stored with provenance: a finding traces back through the run to the snapshots and sources.
     assert run.created and Path(run.report or "").is_file()
-    with open_store(settings) as store:
+    with open_store(graph_settings) as store:
         finding_id = next(i for i in store.nodes("Finding") if i.endswith(":" + result.findings[0].id))
         labels = {node["label"] for node in trace(store, finding_id).nodes.values()}
         assert {"Finding", "DiagnosticRun", "Snapshot", "Extract", "Source"} <= labels
         counts = {
             label: store.count(label) for label in ("PostMortem", "Finding", "ActionItem", "DiagnosticRun")
         }
-    again, _ = run_postmortem(settings, "cmp-2026q3")
+    again, _ = run_postmortem(graph_settings, "cmp-2026q3")
     assert not again.created and again.postmortem_id == run.postmortem_id
-    with open_store(settings) as store:
+    with open_store(graph_settings) as store:
         assert {label: store.count(label) for label in counts} == counts

@@ -4,7 +4,6 @@ loads. The planted data-quality faults must show up as gate warnings, and only w
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,6 @@ import pytest
 from api.services.sample import generate, load
 from graph.connect import open_store
 from graph.settings import Settings
-from graph.store import GraphStore
-from tests.conftest import new_database
 
 
 @pytest.fixture(scope="module")
@@ -23,18 +20,11 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture
-def settings(embedded_settings: Settings, admin_store: GraphStore, tmp_path: Path) -> Iterator[Settings]:
-    name = new_database(admin_store)
-    yield Settings(home=embedded_settings.home, actor="test", graph_database=name)
-    admin_store.dialect.server_command(f"drop database {name}")
-
-
 def test_the_sample_loads_through_the_builtin_mappings_and_again_changes_nothing(
-    sample_dir: Path, settings: Settings
+    sample_dir: Path, graph_settings: Settings
 ) -> None:
     manifest = json.loads((sample_dir / "manifest.json").read_text())
-    reports = load(settings, sample_dir)
+    reports = load(graph_settings, sample_dir)
     assert [Path(r.files[0].path).relative_to(sample_dir).as_posix() for r in reports] == [
         f["file"] for f in manifest["files"]
     ]
@@ -57,11 +47,11 @@ def test_the_sample_loads_through_the_builtin_mappings_and_again_changes_nothing
     for name in ("google_ads.csv", "linkedin_ads.csv", "meta_ads.csv"):
         assert "date_coverage" not in warned[name], name
 
-    with open_store(settings) as store:
+    with open_store(graph_settings) as store:
         before = {label: store.count(label) for label in ("Snapshot", "Extract", "QualityCheck", "Campaign")}
         assert before["Snapshot"] == len(manifest["files"]) and before["Campaign"] == 3
-    again = load(settings, sample_dir)
+    again = load(graph_settings, sample_dir)
     assert [r.snapshot_id for r in again] == [r.snapshot_id for r in reports]
     assert not any(r.created for r in again)
-    with open_store(settings) as store:
+    with open_store(graph_settings) as store:
         assert {label: store.count(label) for label in before} == before
