@@ -42,6 +42,8 @@ class Assumptions(BaseModel):
     fatigue_materiality: float = Field(0.20, gt=0, lt=1, description="flag decays of at least this share")
     min_days_for_curve: int = Field(14, ge=4, description="fewer days: no response curve")
     icp_min_coverage: float = Field(0.60, ge=0, le=1, description="an ICP field filled below this blocks")
+    drift_psi_threshold: float = Field(0.2, gt=0, description="PSI at or above this: the input drifted")
+    drift_ks_alpha: float = Field(0.01, gt=0, lt=1, description="KS p-value below this: the input drifted")
 
     @model_validator(mode="after")
     def _weights(self) -> Assumptions:

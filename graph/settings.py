@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(
         2_000_000_000, gt=0, description="Largest export file `warrant ingest` accepts, in bytes."
     )
+    openlineage_url: str = Field(
+        "", description="OpenLineage HTTP endpoint (e.g. Marquez) that receives each post-mortem's run event."
+    )
+    openlineage_file: Path | None = Field(
+        None, description="File that each post-mortem's OpenLineage run event is appended to (JSON lines)."
+    )
+    openlineage_namespace: str = Field("warrant", description="OpenLineage namespace of Warrant's jobs.")
 
     @field_validator("graph_uri")
     @classmethod
@@ -60,3 +67,8 @@ class Settings(BaseSettings):
     @property
     def snapshots_dir(self) -> Path:
         return self.home.resolve() / "snapshots"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        """The embedded MLflow store: `mlflow.db` (SQLite) and `artifacts/`."""
+        return self.home.resolve() / "mlflow"
