@@ -11,6 +11,7 @@ MQL->SQL drop carried by one channel is audience quality, and so on.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from diagnostics.checks import Annotation, check
 from diagnostics.dissect import Dissection, dissect
 from diagnostics.findings import Category, Evidence, Finding, Surface
 from diagnostics.metrics import CampaignMap, campaign_rows
+from diagnostics.models import BUILTIN, Models
 from diagnostics.types import Estimate
 
 T = TypeVar("T")
@@ -112,13 +114,17 @@ def run(
     *,
     baseline_ids: Sequence[str] | None = None,
     quality: Sequence[QualityNote] = (),
+    windows: Mapping[str, str] | None = None,
     assumptions: Assumptions | None = None,
     as_of: dt.datetime | None = None,
     confirmed: Sequence[str] = (),
     icp: Mapping[str, Sequence[str]] | None = None,
+    models: Models = BUILTIN,
 ) -> PostMortemResult:
-    """Every analysis of one campaign against its baseline; see the module docstring."""
+    """Every analysis of one campaign against its baseline; see the module docstring. The five
+    diagnostic models come from `models` (the registry passes the versions it resolved)."""
     a = assumptions or Assumptions()
+    m = models
     cmap = CampaignMap.from_campaigns_json(list(campaigns))
     campaign = cmap.campaign(campaign_id)
     baselines = list(baseline_ids) if baseline_ids is not None else baselines_for(cmap, campaign_id)
@@ -136,21 +142,12 @@ def run(
 
     rows = timed("assign rows", lambda: campaign_rows(tables, cmap))
     current = rows.only([campaign_id])
-    card = timed(
-        "scorecard", lambda: scorecard.scorecard(tables, cmap, campaign_id, assumptions=a, as_of=as_of)
-    )
+    card = timed("scorecard", lambda: m.scorecard(tables, cmap, campaign_id, a, as_of))
     funnel_result = timed(
         "funnel", lambda: funnel.funnel(tables, cmap, campaign_id, baselines, assumptions=a, as_of=as_of)
     )
     dissection = timed("dissection", lambda: dissect(tables, cmap, campaign_id, assumptions=a))
-    fatigue_report = timed(
-        "fatigue",
-        lambda: fatigue.creative_fatigue(
-            current.ads.filter(pl.col("creative_id").is_not_null()),
-            date="day",
-            parameters=fatigue.FatigueParameters.from_assumptions(a),
-        ),
-    )
+    fatigue_report = timed("fatigue", lambda: m.fatigue(fatigue_input(current), a))
     pauses = timed(
         "email",
         lambda: email.sequence_pauses(
@@ -161,8 +158,8 @@ def run(
             assumptions=a,
         ),
     )
-    explanation = timed("drivers", lambda: _mql_to_sql_drivers(rows, campaign_id, baselines, a))
-    reallocation = timed("counterfactual", lambda: _reallocation(current, a))
+    explanation = timed("drivers", lambda: _drivers(m, drivers_input(rows, campaign_id, baselines), a))
+    reallocation = timed("counterfactual", lambda: _reallocation(m, response_input(current), a))
     timing_report = timed("timing", lambda: _timing(current, a))
     alignment = (
         timed(
@@ -174,7 +171,9 @@ def run(
         if icp
         else None
     )
-    attributed = timed("attribution", lambda: _attribution(tables, current, campaign, a))
+    attributed = timed(
+        "attribution", lambda: _attribution(m, attribution_input(tables, current, campaign, a), a)
+    )
 
     findings: list[Finding] = []
     findings += _plan_findings(card, campaign_id)
@@ -187,6 +186,7 @@ def run(
     findings += _timing_findings(timing_report, campaign)
     findings += _audience_findings(alignment, campaign_id)
     findings += _bias_findings(attributed.get("bias", ()), campaign_id)
+    findings += _window_findings(windows or {}, current.ads, campaign, a)
     notes = _annotations(tables.get("annotations"))
     checked = [check(f, notes, a, confirmed) for f in findings]
     return PostMortemResult(
@@ -211,14 +211,43 @@ def run(
     )
 
 
-# --- analyses that need a little shaping first -----------------------------------------------------
+# --- the models' inputs, and shaping their outputs ------------------------------------------------
 
 
-def _mql_to_sql_drivers(rows: Any, campaign_id: str, baselines: list[str], a: Assumptions) -> Any:
+def model_inputs(
+    tables: Mapping[str, pl.DataFrame],
+    campaigns: Sequence[Mapping[str, Any]],
+    campaign_id: str,
+    *,
+    assumptions: Assumptions | None = None,
+    baseline_ids: Sequence[str] | None = None,
+) -> dict[str, pl.DataFrame | None]:
+    """What the engine hands each frame-input model for this campaign: anyone holding the snapshots
+    can feed a registered model exactly what the post-mortem fed it."""
+    a = assumptions or Assumptions()
+    cmap = CampaignMap.from_campaigns_json(list(campaigns))
+    campaign = cmap.campaign(campaign_id)
+    baselines = list(baseline_ids) if baseline_ids is not None else baselines_for(cmap, campaign_id)
+    rows = campaign_rows(tables, cmap)
+    current = rows.only([campaign_id])
+    return {
+        "attribution": attribution_input(tables, current, campaign, a),
+        "drivers": drivers_input(rows, campaign_id, baselines),
+        "response": response_input(current),
+        "fatigue": fatigue_input(current),
+    }
+
+
+def fatigue_input(current: Any) -> pl.DataFrame:
+    return current.ads.filter(pl.col("creative_id").is_not_null())
+
+
+def drivers_input(rows: Any, campaign_id: str, baselines: list[str]) -> pl.DataFrame | None:
+    """MQLs of the baseline and current campaigns: did they become SQLs, by channel."""
     mqls = rows.only([*baselines, campaign_id]).leads.filter(pl.col("reached_mqls"))
     if mqls.filter(pl.col("campaign") == campaign_id).is_empty():
         return None
-    frame = mqls.select(
+    return mqls.select(
         pl.when(pl.col("campaign") == campaign_id)
         .then(pl.lit("current"))
         .otherwise(pl.lit("base"))
@@ -226,20 +255,17 @@ def _mql_to_sql_drivers(rows: Any, campaign_id: str, baselines: list[str], a: As
         pl.col("channel"),
         pl.col("reached_sqls").cast(pl.Int8).alias("sql"),
     )
-    return drivers.explain(
-        frame, "sql", ["channel"], split="period=base,current", assumptions=a, interactions=False
-    )
 
 
-def _attribution(
+def attribution_input(
     tables: Mapping[str, pl.DataFrame], current: Any, campaign: Any, a: Assumptions
-) -> dict[str, Any]:
-    """Every model on the campaign's journeys: sessions (by user) before each lead of the flight,
-    within the attribution window; visitors without a lead are the null journeys."""
+) -> pl.DataFrame | None:
+    """The campaign's journeys: sessions (by user) before each lead of the flight, within the
+    attribution window; visitors without a lead are the null journeys."""
     start, end = campaign.window
     touches = tables.get("touchpoints", pl.DataFrame())
     if touches.is_empty() or current.leads.is_empty():
-        return {}
+        return None
     window = dt.timedelta(days=a.attribution_window_days)
     sessions = touches.filter(
         (pl.col("event_type") == "session_start") & pl.col("timestamp").is_between(start - window, end)
@@ -247,18 +273,34 @@ def _attribution(
     leads = current.leads.filter(pl.col("user_id").is_not_null())
     journeys = attribution.journeys_from_touchpoints(sessions, leads, a.attribution_window_days)
     if journeys.is_empty() or journeys["conversions"].sum() == 0:
+        return None
+    return journeys
+
+
+def response_input(current: Any) -> pl.DataFrame | None:
+    """Daily leads against daily spend per paid channel of the campaign."""
+    spend = current.ads.group_by("channel", "day").agg(pl.col("spend").sum())
+    leads = (
+        current.leads.with_columns(pl.col("created_at").dt.date().alias("day"))
+        .group_by("channel", "day")
+        .agg(pl.len().alias("outcome"))
+    )
+    daily = spend.join(leads, on=["channel", "day"], how="left").with_columns(pl.col("outcome").fill_null(0))
+    return None if daily.is_empty() else daily
+
+
+def _drivers(m: Models, frame: pl.DataFrame | None, a: Assumptions) -> Any:
+    return None if frame is None else m.drivers(frame, a)
+
+
+def _reallocation(m: Models, daily: pl.DataFrame | None, a: Assumptions) -> response.Reallocation | None:
+    return None if daily is None else m.response(daily, a)
+
+
+def _attribution(m: Models, journeys: pl.DataFrame | None, a: Assumptions) -> dict[str, Any]:
+    if journeys is None:
         return {}
-    # Bootstrap draws cost most of this step: 200 keep it to seconds; the number is recorded.
-    boot = attribution.Bootstrap(samples=min(a.bootstrap_samples, 200), confidence=a.confidence, seed=a.seed)
-    results = [
-        attribution.last_touch(journeys, bootstrap=boot),
-        attribution.first_touch(journeys, bootstrap=boot),
-        attribution.linear(journeys, bootstrap=boot),
-        attribution.time_decay(journeys, a.time_decay_half_life_days, bootstrap=boot),
-        attribution.position_based(journeys, a.position_weights, bootstrap=boot),
-        attribution.shapley(journeys, bootstrap=boot),
-        attribution.markov(journeys, a.markov_order, bootstrap=boot),
-    ]
+    results = m.attribution(journeys, a)
     table = attribution.compare(results)
     models = [c for c in table.columns if c != "channel"]
     return {
@@ -289,28 +331,6 @@ def _timing(current: Any, a: Assumptions) -> timing.TimingReport | None:
         trials="trials",
         parameters=timing.TimingParameters.from_assumptions(a),
     )
-
-
-def _reallocation(current: Any, a: Assumptions) -> response.Reallocation | None:
-    """Daily leads against daily spend per paid channel of the campaign."""
-    spend = current.ads.group_by("channel", "day").agg(pl.col("spend").sum())
-    leads = (
-        current.leads.with_columns(pl.col("created_at").dt.date().alias("day"))
-        .group_by("channel", "day")
-        .agg(pl.len().alias("outcome"))
-    )
-    daily = spend.join(leads, on=["channel", "day"], how="left").with_columns(pl.col("outcome").fill_null(0))
-    if daily.is_empty():
-        return None
-    # Each bootstrap draw refits every curve (4-10 ms a fit): 200 draws keep this step to seconds;
-    # the number used is recorded with the result's parameters.
-    parameters = response.ResponseParameters.from_assumptions(
-        a, bootstrap_samples=min(a.bootstrap_samples, 200)
-    )
-    curves = response.fit_response_curves(daily, outcome="outcome", date="day", parameters=parameters)
-    if not any(c.status == "fitted" for c in curves):
-        return None
-    return response.reallocate(curves, parameters=parameters)
 
 
 # --- results -> findings ---------------------------------------------------------------------------
@@ -525,6 +545,60 @@ def _bias_findings(biases: Sequence[attribution.AttributionBias], campaign_id: s
                 subject={"channel": channel},
                 action=f"Judge {channel} on a multi-touch model, not last touch, before moving its budget",
                 owner_role="marketing analytics lead",
+            )
+        )
+    return out
+
+
+_WINDOW = re.compile(r"(\d+)-day click(?: or (\d+)-day view)?")
+
+
+def _window_findings(
+    windows: Mapping[str, str], ads: pl.DataFrame, campaign: Any, a: Assumptions
+) -> list[Finding]:
+    """DOMAIN.md: the attribution window must be the same across ingestion, model and feedback. A
+    platform that counted its conversions on another click window than the models' journeys, or
+    with view-through (which no journey sees), reports conversions the models cannot reproduce;
+    the effect is that platform's share of the campaign's platform-reported conversions."""
+    days = a.attribution_window_days
+    has_conversions = {"platform", "platform_conversions"} <= set(ads.columns)
+    by_platform = (
+        dict(ads.group_by("platform").agg(pl.col("platform_conversions").fill_null(0).sum()).iter_rows())
+        if has_conversions
+        else {}
+    )
+    total = sum(by_platform.values())
+    out = []
+    for platform, text in sorted(windows.items()):
+        match = _WINDOW.fullmatch(text.strip())
+        if match is None or platform not in by_platform:
+            continue
+        click, view = int(match.group(1)), int(match.group(2) or 0)
+        if click == days and view == 0:
+            continue
+        conversions = float(by_platform[platform])
+        why = [f"a {click}-day click window against the models' {days} days"] if click != days else []
+        why += [f"{view}-day view-through conversions no journey can show"] if view else []
+        out.append(
+            Finding(
+                id=f"attribution_window:{campaign.id}:{platform}",
+                kind="attribution_window_mismatch",
+                category="data_quality",
+                direction="risk",
+                title=f"{platform} counts conversions on {text}; the attribution models use {days} days",
+                statement=(
+                    f"{platform} reported {conversions:,.0f} of the campaign's {total:,.0f} platform "
+                    f"conversions with {' and '.join(why)}: its numbers and the models' credit are not "
+                    "comparable until the windows match."
+                ),
+                effect=Estimate(value=conversions / total if total else None, n=int(conversions)),
+                subject={"platform": platform, "window": text, "model_window_days": str(days)},
+                surfaces=("data",),
+                sample_size=int(conversions),
+                weeks=_weeks(campaign.start, campaign.end),
+                action=f"Align {platform}'s reporting window with the {days}-day model window before "
+                "comparing its conversions with attributed credit",
+                owner_role="marketing operations",
             )
         )
     return out

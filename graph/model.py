@@ -98,6 +98,15 @@ class TaintMarks(BaseModel):
     taint_origin: str | None = None
 
 
+class DriftMarks(BaseModel):
+    """Set by the registry on a model version whose inputs drifted beyond the threshold, and on
+    the findings that version produced: governance will not rest a decision on them."""
+
+    drifted: bool = False
+    drift_reason: str | None = None
+    drift_at: str | None = None
+
+
 # --- PROV entities ---------------------------------------------------------------------------
 
 
@@ -175,8 +184,9 @@ class Metric(Node):
     group: str  # outcome | efficiency | quality | operational
 
 
-class Finding(Node, TaintMarks):
+class Finding(Node, TaintMarks, DriftMarks):
     title: str
+    kind: str = ""  # funnel_stage_drop, attribution_bias, ... (the engine's kinds)
     category: str = ""
     statement: str = ""
     effect_size: float | None = None
@@ -256,6 +266,9 @@ class DiagnosticRun(Node, TaintMarks):
     mlflow_run_id: str | None = None
     assumption_set: str = ""  # JSON of the full assumption set
     code_version: str = ""
+    icp: str = ""  # JSON of the ideal customer profile the run judged leads against, if any
+    models: str = ""  # JSON {model name: registered version} the run resolved
+    overrides: str = ""  # JSON of the assumptions set explicitly (they win over model parameters)
 
 
 class Approval(Node):
@@ -272,10 +285,12 @@ class Execution(Node):
 # --- PROV agents -----------------------------------------------------------------------------
 
 
-class ModelVersion(Node, TaintMarks):
-    name: str
+class ModelVersion(Node, TaintMarks, DriftMarks):
+    name: str  # the MLflow registered model
     model_version: str
-    alias: str | None = None
+    alias: str | None = None  # the alias it was resolved through when first used
+    code_version: str = ""  # hash of the diagnostic code it runs
+    params: str = ""  # JSON of the assumptions the version pins
 
 
 class Person(Node):

@@ -1,1 +1,8 @@
-"""MLflow: snapshots as datasets, diagnostic models, post-mortem runs, replay and drift (issue 5)."""
+"""MLflow registry: diagnostic models, snapshots as datasets, post-mortem runs, replay, drift.
+
+MLflow's logging and nudges are silenced as soon as the package is imported: they would otherwise
+print before the first registry call has a chance to (see `tracking.quiet`)."""
+
+from registry.tracking import quiet
+
+quiet()

@@ -1,18 +1,24 @@
-"""`warrant lineage trace|impact|taint`: walk provenance and flag what a bad source touched."""
+"""`warrant lineage trace|impact|taint|export`: walk provenance, flag what a bad source touched, and hand
+a trace to other lineage tools (OpenLineage run events, W3C PROV-JSON)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
 
 import typer
+from openlineage.client.serde import Serde
 from rich.console import Console
 from rich.tree import Tree
 
 from api.services import lineage as service
+from graph.errors import ConfigurationError
 from graph.lineage import Lineage
 from graph.settings import Settings
+from registry import openlineage, prov
 
 app = typer.Typer(help="Trace insights to their sources and sources to what they fed.", no_args_is_help=True)
 console = Console(highlight=False)
@@ -108,3 +114,38 @@ def taint(
     )
     for flagged in result.flagged:
         console.print(f"  {flagged}")
+
+
+class ExportFormat(StrEnum):
+    openlineage = "openlineage"
+    prov_json = "prov-json"
+
+
+@app.command()
+def export(
+    node_id: str,
+    fmt: ExportFormat = typer.Option(
+        ..., "--format", help="openlineage: a JSON array of run events; prov-json: a W3C PROV-JSON document."
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    out: Path | None = typer.Option(None, "--out", help="Write to this file instead of standard output."),
+) -> None:
+    """NODE_ID's trace in a format other lineage tools read (Marquez, DataHub, PROV tools)."""
+    settings = Settings()
+    graph = service.trace(settings, node_id, _parse_time(as_of))
+    if fmt is ExportFormat.openlineage:
+        events = openlineage.trace_events(graph, settings.openlineage_namespace)
+        doc: object = [Serde.to_dict(e) for e in events]
+        what = f"{len(events)} OpenLineage run events"
+    else:
+        doc = prov.prov_json(graph)
+        what = f"a PROV-JSON document of {len(graph.nodes)} nodes"
+    text = json.dumps(doc, indent=2, sort_keys=True)
+    if out is None:
+        print(text)
+        return
+    try:
+        out.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {out}: {exc.strerror or exc}") from None
+    console.print(f"wrote {what} for {node_id} to {out}")

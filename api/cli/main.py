@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from api.cli import db, ingest, lineage, postmortem, sample
+from api.cli import db, ingest, lineage, models, postmortem, sample
 from graph.errors import WarrantError
 
 app = typer.Typer(
@@ -33,6 +33,8 @@ app.command("scorecard")(postmortem.scorecard)
 app.command("drivers")(postmortem.drivers)
 app.command("dissect")(postmortem.dissect)
 app.command("attribute")(postmortem.attribute)
+app.add_typer(models.app, name="models")
+app.command("mlflow-ui")(models.mlflow_ui)
 
 
 def run() -> None:

@@ -19,6 +19,8 @@ from graph.settings import Settings
 app = typer.Typer(help="Run a campaign's post-mortem on its snapshots.", no_args_is_help=True)
 console = Console(highlight=False)
 JSON_HELP = "Machine-readable output."
+SET_HELP = "KEY=VALUE: an assumption for this run (repeatable; e.g. attribution_window_days=7)."
+MODEL_HELP = "NAME@ALIAS or NAME/VERSION: a model version for this run (default: each model's champion)."
 
 
 @app.command("run")
@@ -32,18 +34,27 @@ def run(
     icp: Path | None = typer.Option(
         None, "--icp", help="YAML: lead field -> the values of the ideal customer profile (audience check)."
     ),
+    sets: list[str] = typer.Option([], "--set", help=SET_HELP),
+    models: list[str] = typer.Option([], "--model", help=MODEL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Scorecard, funnel, dissection, drivers, fatigue, counterfactual, checks, action plan; stored."""
-    stored, result = service.run_postmortem(Settings(), campaign, report=report, icp=_icp(icp))
+    """Scorecard, funnel, dissection, drivers, fatigue, counterfactual, checks, action plan; stored
+    in the graph and logged as an MLflow run."""
+    from registry import assumption_sets
+    from registry import models as registered
+
+    stored, result = service.run_postmortem(
+        Settings(),
+        campaign,
+        report=report,
+        icp=_icp(icp),
+        overrides=assumption_sets.parse_sets(sets),
+        models=dict(registered.parse_ref(m) for m in models),
+    )
     if as_json:
         print(stored.model_dump_json(indent=2))
         return
-    console.print(
-        f"[bold]{stored.postmortem_id}[/] "
-        + ("stored" if stored.created else "(same inputs: already stored)")
-    )
-    console.print(f"  against {', '.join(stored.baseline_ids)}; {len(stored.snapshot_ids)} snapshots")
+    _header(stored)
     table = Table("label", "category", "finding", "effect", "impact", title="findings", title_justify="left")
     for f in result.findings:
         table.add_row(
@@ -61,6 +72,45 @@ def run(
     console.print(items)
     if stored.report:
         console.print(f"report: {stored.report}")
+
+
+def _header(stored: service.PostMortemRun) -> None:
+    console.print(
+        f"[bold]{stored.postmortem_id}[/] "
+        + ("stored" if stored.created else "(same inputs: already stored)")
+        + (f", a replay of {stored.replay_of}" if stored.replay_of and stored.created else "")
+    )
+    console.print(f"  against {', '.join(stored.baseline_ids)}; {len(stored.snapshot_ids)} snapshots")
+    console.print(f"  MLflow run {stored.mlflow_run_id}; models: {', '.join(stored.models.values())}")
+    for d in stored.drift:
+        if d["drifted"]:
+            signals = ", ".join(s["signal"] for s in d["report"]["signals"] if s["drifted"])
+            console.print(f"  [yellow]drift[/] {d['table']} ({d['mapping']}): {signals}")
+    if stored.lineage_event:
+        console.print(f"  OpenLineage event: {stored.lineage_event}")
+
+
+@app.command("replay")
+def replay(
+    postmortem_id: str = typer.Argument(..., help="The post-mortem to replay."),
+    sets: list[str] = typer.Option([], "--set", help=SET_HELP),
+    models: list[str] = typer.Option([], "--model", help=MODEL_HELP),
+    report: Path | None = typer.Option(None, "--report", help="Also write the replay's HTML report here."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Run a post-mortem again on the same snapshots under other assumptions or model versions,
+    and show what changed, finding by finding, and which assumption caused it."""
+    done = service.replay(Settings(), postmortem_id, sets=sets, models=models, report=report)
+    if as_json:
+        print(
+            json.dumps(
+                {"run": done.run.model_dump(mode="json"), "diff": done.diff.model_dump(mode="json")}, indent=2
+            )
+        )
+        return
+    _header(done.run)
+    for line in done.diff.lines():
+        console.print("  " + line, markup=False)
 
 
 def _icp(path: Path | None) -> dict[str, list[str]] | None:

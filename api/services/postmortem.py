@@ -11,9 +11,14 @@ extract -> source.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from datetime import date
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -25,12 +30,13 @@ from diagnostics import postmortem as engine
 from diagnostics.actions import ActionItem as ActionPlanItem
 from diagnostics.actions import named_person, publish_problems
 from diagnostics.assumptions import Assumptions
+from diagnostics.models import FINDING_MODEL
 from diagnostics.postmortem import PostMortemResult, QualityNote
 from diagnostics.report import render
 from diagnostics.report_data import report_data
 from graph.connect import store_for
 from graph.errors import InvalidGraphInput, NotFound, WarrantError
-from graph.model import ActionItem, DiagnosticRun, Finding, PostMortem, Rel
+from graph.model import ActionItem, DiagnosticRun, Finding, ModelVersion, PostMortem, Rel
 from graph.settings import Settings
 from graph.store import GraphStore, Tx
 from ingest.snapshot import SnapshotFiles
@@ -43,10 +49,15 @@ class PostMortemRun(BaseModel):
     campaign_id: str
     baseline_ids: list[str]
     snapshot_ids: list[str]
+    mlflow_run_id: str | None = None
+    models: dict[str, str] = {}
+    drift: list[dict[str, Any]] = []
+    replay_of: str | None = None
     findings: list[dict[str, Any]]
     action_items: list[dict[str, Any]]
     seconds: dict[str, float]
     report: str | None = None
+    lineage_event: str | None = None
 
 
 def run_postmortem(
@@ -54,47 +65,232 @@ def run_postmortem(
     campaign_id: str,
     *,
     assumptions: Assumptions | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    models: Mapping[str, str] | None = None,
     report: Path | None = None,
     icp: dict[str, list[str]] | None = None,
+    snapshot_ids: Sequence[str] | None = None,
+    replay_of: str | None = None,
     store: GraphStore | None = None,
 ) -> tuple[PostMortemRun, PostMortemResult]:
-    """Run the post-mortem of `campaign_id` against every campaign that ended before it started."""
-    with store_for(settings, store) as graph:
+    """Run the post-mortem of `campaign_id` against every campaign that ended before it started.
+
+    The diagnostic models come from the registry (`models`: name -> alias or `v<N>`, default
+    champion); the assumption set is the defaults, then the models' parameters, then `overrides`
+    (or whatever `assumptions` changes from the defaults). `snapshot_ids` pins the inputs (a
+    replay); by default the campaign's latest snapshot per source is read.
+    """
+    from registry import assumption_sets, runs
+    from registry import drift as drift_check
+    from registry import models as registered
+    from registry.tracking import registry
+
+    explicit = dict(overrides) if overrides is not None else assumption_sets.overrides_of(assumptions)
+    spent: dict[str, float] = {}
+    with store_for(settings, store) as graph, ExitStack() as stack:
+        with _timed(spent, "registry"):
+            reg = stack.enter_context(registry(settings))
         campaigns = _campaigns(graph)
         if campaign_id not in {c["id"] for c in campaigns}:
             known = ", ".join(sorted(c["id"] for c in campaigns)) or "none yet"
             raise NotFound(f"no campaign {campaign_id!r} (campaigns: {known})")
-        snapshots = _snapshots(graph, campaign_id)
+        snapshots = _snapshots(graph, campaign_id) if snapshot_ids is None else _pinned(graph, snapshot_ids)
         if not snapshots:
             raise NotFound(f"campaign {campaign_id!r} has no snapshots yet: ingest its exports first")
-        tables = _tables(SnapshotFiles(settings.snapshots_dir), snapshots)
+        with _timed(spent, "registry"):
+            resolved = registered.resolve(reg, models)
+        a = assumption_sets.layered([r.params for r in resolved.values()], explicit)
+        files = SnapshotFiles(settings.snapshots_dir)
+        tables = _tables(files, snapshots)
         quality = _quality(graph, snapshots)
-        a = assumptions or Assumptions()
-        result = engine.run(tables, campaigns, campaign_id, quality=quality, assumptions=a, icp=icp)
-        run_id = _run_id(sorted(snapshots), a, icp)
+        result = engine.run(
+            tables,
+            campaigns,
+            campaign_id,
+            quality=quality,
+            windows=_windows(files, snapshots),
+            assumptions=a,
+            icp=icp,
+            models=registered.engine_models(resolved),
+        )
+        versions = {name: r.version for name, r in resolved.items()}
+        run_id = _run_id(sorted(snapshots), a, icp, versions)
         pm_id = f"postmortem:{campaign_id}:{run_id[:12]}"
-        created = not graph.properties_of([pm_id])
-        if created:
-            graph.unit_of_work(lambda tx: _record(tx, pm_id, run_id, result, sorted(snapshots), a))
-        html = None
+        run_node = f"run:{run_id}"
+        existing = graph.properties_of([pm_id, run_node])
+        with _timed(spent, "drift"):
+            drifts = drift_check.check(graph, files, snapshots, a)
+            marked = drift_check.drifted_models(drifts)
+        with _timed(spent, "report"):
+            html = render(report_data(result))
+        findings = [_finding_json(f) for f in result.findings]
+        lineage_event = None
+        if pm_id in existing:
+            mlflow_run_id = existing.get(run_node, ("", {}))[1].get("mlflow_run_id")
+        else:
+            with _timed(spent, "registry"):
+                mlflow_run_id = runs.log_postmortem(
+                    reg,
+                    postmortem_id=pm_id,
+                    run_node=run_node,
+                    result=result,
+                    overrides=explicit,
+                    resolved=resolved,
+                    snapshots=_snapshot_inputs(graph, files, snapshots),
+                    findings=findings,
+                    report_html=html,
+                    drift=[d.to_json() for d in drifts],
+                    replay_of=replay_of,
+                )
+            record = _Record(
+                pm_id, run_id, result, sorted(snapshots), explicit, icp, resolved, marked, replay_of
+            )
+            try:
+                with _timed(spent, "graph write"):
+                    graph.unit_of_work(lambda tx: _record(tx, record, mlflow_run_id))
+            except Exception as exc:
+                runs.fail(reg, mlflow_run_id, f"the graph refused the post-mortem: {exc}")
+                raise
+            with _timed(spent, "registry"):
+                registered.mark_drift(reg, resolved, marked)
+            with _timed(spent, "lineage event"):
+                lineage_event = _emit_lineage(
+                    settings, run_id, pm_id, campaign_id, snapshots, findings, mlflow_run_id
+                )
         if report is not None:
-            html = str(report)
-            report.write_text(render(report_data(result)), encoding="utf-8")
+            report.write_text(html, encoding="utf-8")
         return (
             PostMortemRun(
                 postmortem_id=pm_id,
-                run_id=f"run:{run_id}",
-                created=created,
+                run_id=run_node,
+                created=pm_id not in existing,
                 campaign_id=campaign_id,
                 baseline_ids=result.baseline_ids,
                 snapshot_ids=sorted(snapshots),
-                findings=[_finding_json(f) for f in result.findings],
+                mlflow_run_id=mlflow_run_id,
+                models={
+                    name: r.ref + ("" if r.alias is None else f" (v{r.version})")
+                    for name, r in resolved.items()
+                },
+                drift=[d.to_json() for d in drifts],
+                replay_of=replay_of,
+                findings=findings,
                 action_items=[i.model_dump(mode="json") for i in result.plan.items],
-                seconds=result.seconds,
-                report=html,
+                seconds={**result.seconds, **{k: round(v, 3) for k, v in spent.items()}},
+                report=str(report) if report is not None else None,
+                lineage_event=lineage_event,
             ),
             result,
         )
+
+
+@contextmanager
+def _timed(spent: dict[str, float], key: str) -> Iterator[None]:
+    """Add the block's wall time to `spent[key]` (the registry's share is what its benchmark reads)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        spent[key] = spent.get(key, 0.0) + time.perf_counter() - started
+
+
+def _emit_lineage(
+    settings: Settings,
+    run_id: str,
+    pm_id: str,
+    campaign_id: str,
+    snapshots: Mapping[str, Mapping[str, Any]],
+    findings: list[dict[str, Any]],
+    mlflow_run_id: str | None,
+) -> str | None:
+    """The OpenLineage run event, when a target is configured. The post-mortem is already stored:
+    a lineage endpoint that is down is reported, not a reason to lose the run."""
+    if not settings.openlineage_url and settings.openlineage_file is None:
+        return None
+    from registry import openlineage
+
+    now = datetime.now(UTC)
+    event = openlineage.postmortem_event(
+        namespace=settings.openlineage_namespace,
+        run_id=run_id,
+        postmortem_id=pm_id,
+        campaign_id=campaign_id,
+        snapshots=[
+            {
+                "id": sid,
+                "sha256": sid,
+                "table": p.get("table", ""),
+                "mapping": p.get("mapping", ""),
+                "source": p.get("source", ""),
+                "rows": p.get("rows"),
+            }
+            for sid, p in sorted(snapshots.items())
+        ],
+        findings=[
+            {"id": f"finding:{run_id[:12]}:{f['id']}", "title": f["title"], "category": f["category"]}
+            for f in findings
+        ],
+        started=now,
+        ended=now,
+        mlflow_run_id=mlflow_run_id,
+    )
+    try:
+        return openlineage.emit(settings, event)
+    except WarrantError as exc:
+        return f"not sent: {exc}"
+
+
+def _windows(snapshots: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """{platform (the mapping's name, as in ad rows): the attribution window it reported with}."""
+    return {
+        str(p.get("mapping")): str(p["attribution_window"])
+        for p in snapshots.values()
+        if p.get("attribution_window") and p.get("table") == "ad_performance"
+    }
+
+
+def _windows(files: SnapshotFiles, snapshots: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """{platform (as in ad rows): the attribution window its export reported conversions with}."""
+    out = {}
+    for snapshot_id, p in sorted(snapshots.items()):
+        if p.get("attribution_window") and p.get("table") == "ad_performance":
+            platforms = pl.read_parquet(files.path(snapshot_id), columns=["platform"])["platform"]
+            out.update(dict.fromkeys(platforms.drop_nulls().unique().to_list(), str(p["attribution_window"])))
+    return out
+
+
+def _pinned(store: GraphStore, snapshot_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    found = store.properties_of(snapshot_ids)
+    missing = [s for s in snapshot_ids if s not in found or found[s][0] != "Snapshot"]
+    if missing:
+        raise NotFound(f"no snapshot {missing[0]!r}")
+    return {s: found[s][1] for s in snapshot_ids}
+
+
+def _snapshot_inputs(
+    store: GraphStore, files: SnapshotFiles, snapshots: Mapping[str, Mapping[str, Any]]
+) -> list[Any]:
+    from registry.runs import SnapshotInput
+
+    out = []
+    for snapshot_id, props in sorted(snapshots.items()):
+        extracts = [
+            {"id": extract_id, "path": extract.get("path") or str(files.path(snapshot_id))}
+            for extract_id, (label, extract) in sorted(
+                store.linked(snapshot_id, Rel.WAS_DERIVED_FROM, incoming=False).items()
+            )
+            if label == "Extract"
+        ]
+        out.append(
+            SnapshotInput(
+                id=snapshot_id,
+                table=props.get("table", ""),
+                mapping=props.get("mapping", ""),
+                rows=props.get("rows"),
+                extracts=extracts or [{"id": snapshot_id, "path": str(files.path(snapshot_id))}],
+            )
+        )
+    return out
 
 
 def _campaigns(store: GraphStore) -> list[dict[str, Any]]:
@@ -154,19 +350,31 @@ def _quality(store: GraphStore, snapshots: dict[str, dict[str, Any]]) -> list[Qu
     return notes
 
 
+@functools.cache
 def _code_version() -> str:
+    """The package version and a hash of the engine's source: a changed rule is a different run."""
     try:
-        return metadata.version("warrant")
+        version = metadata.version("warrant")
     except metadata.PackageNotFoundError:
-        return "unknown"
+        version = "unknown"
+    digest = hashlib.sha256()
+    for path in sorted(Path(engine.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{version}+{digest.hexdigest()[:12]}"
 
 
-def _run_id(snapshot_ids: list[str], assumptions: Assumptions, icp: dict[str, list[str]] | None) -> str:
-    """Same snapshots, assumptions, ICP and code: the same run."""
+def _run_id(
+    snapshot_ids: list[str],
+    assumptions: Assumptions,
+    icp: dict[str, list[str]] | None,
+    models: dict[str, str],
+) -> str:
+    """Same snapshots, assumptions, ICP, model versions and code: the same run."""
     inputs = {
         "snapshots": snapshot_ids,
         "assumptions": assumptions.model_dump(mode="json"),
         "icp": icp or {},
+        "models": models,
         "code": _code_version(),
     }
     text = json.dumps(inputs, sort_keys=True)
@@ -179,48 +387,100 @@ def _finding_json(finding: Any) -> dict[str, Any]:
     return data
 
 
-def _record(
-    tx: Tx, pm_id: str, run_id: str, result: PostMortemResult, snapshot_ids: list[str], a: Assumptions
-) -> None:
-    run = f"run:{run_id}"
+@dataclass(frozen=True)
+class _Record:
+    pm_id: str
+    run_id: str
+    result: PostMortemResult
+    snapshot_ids: list[str]
+    overrides: dict[str, Any]
+    icp: dict[str, list[str]] | None
+    resolved: Mapping[str, Any]  # name -> registry.models.Resolved
+    drifted: dict[str, str]  # model name -> why its inputs drifted
+    replay_of: str | None
+
+
+def _record(tx: Tx, r: _Record, mlflow_run_id: str | None) -> None:
+    run = f"run:{r.run_id}"
+    result = r.result
     nodes: list[Any] = [
         DiagnosticRun(
             id=run,
-            assumption_set=json.dumps(a.model_dump(mode="json"), sort_keys=True),
+            mlflow_run_id=mlflow_run_id,
+            assumption_set=json.dumps(result.assumptions.model_dump(mode="json"), sort_keys=True),
             code_version=_code_version(),
+            icp=json.dumps(r.icp or {}, sort_keys=True),
+            models=json.dumps({n: m.version for n, m in r.resolved.items()}, sort_keys=True),
+            overrides=json.dumps(r.overrides, sort_keys=True),
         ),
         PostMortem(
-            id=pm_id,
+            id=r.pm_id,
             title=f"Post-mortem of {result.campaign_id}",
             summary=" ".join(f.statement for f in result.findings[:5]),
         ),
     ]
-    edges = [(run, Rel.USED, s) for s in snapshot_ids]
-    edges += [(pm_id, Rel.WAS_GENERATED_BY, run), (pm_id, Rel.ABOUT, result.campaign_id)]
+    edges = [(run, Rel.USED, s) for s in r.snapshot_ids]
+    edges += [(r.pm_id, Rel.WAS_GENERATED_BY, run), (r.pm_id, Rel.ABOUT, result.campaign_id)]
+    if r.replay_of:
+        edges.append((r.pm_id, Rel.REPLAY_OF, r.replay_of))
+    versions = {m.node_id: m for m in r.resolved.values()}
+    stored = tx.fetch(versions)
+    drift_reason: dict[str, str] = {}
+    marks: dict[str, dict[str, Any]] = {}
+    for name, m in r.resolved.items():
+        props = stored.get(m.node_id, ("", {}))[1]
+        if m.node_id not in stored:
+            nodes.append(
+                ModelVersion(
+                    id=m.node_id,
+                    name=m.registered,
+                    model_version=m.version,
+                    alias=m.alias,
+                    code_version=m.code_version,
+                    params=json.dumps(m.params, sort_keys=True),
+                    drifted=name in r.drifted,
+                    drift_reason=r.drifted.get(name),
+                    drift_at=tx.now if name in r.drifted else None,
+                )
+            )
+        if name in r.drifted:
+            drift_reason[name] = f"{m.ref}: {r.drifted[name]}"
+            if props.get("drifted") is not True and m.node_id in stored:
+                marks[m.node_id] = {"drifted": True, "drift_reason": r.drifted[name], "drift_at": tx.now}
+        elif props.get("drifted"):
+            drift_reason[name] = f"{m.ref}: {props.get('drift_reason')}"
+        edges.append((run, Rel.USED, m.node_id))
     for f in result.findings:
-        node_id = f"finding:{run_id[:12]}:{f.id}"
+        node_id = f"finding:{r.run_id[:12]}:{f.id}"
         checks = f.checks
+        model = FINDING_MODEL.get(f.kind)
+        reason = drift_reason.get(model) if model else None
         nodes.append(
             Finding(
                 id=node_id,
                 title=f.title,
+                kind=f.kind,
                 category=f.category,
                 statement=f.statement,
                 effect_size=f.effect.value if f.effect else None,
                 sample_size_ok=checks.sample_size_ok if checks else None,
                 confounders_ok=checks.confounders_ok if checks else None,
                 actionable=checks.actionable if checks else None,
+                drifted=reason is not None,
+                drift_reason=reason,
+                drift_at=tx.now if reason else None,
             )
         )
-        edges += [(node_id, Rel.WAS_GENERATED_BY, run), (node_id, Rel.PART_OF, pm_id)]
+        edges += [(node_id, Rel.WAS_GENERATED_BY, run), (node_id, Rel.PART_OF, r.pm_id)]
     for item in result.plan.items:
-        node_id = f"action:{run_id[:12]}:{item.finding_id}"
+        node_id = f"action:{r.run_id[:12]}:{item.finding_id}"
         nodes.append(ActionItem(id=node_id, title=item.title))
         edges += [
-            (node_id, Rel.JUSTIFIED_BY, f"finding:{run_id[:12]}:{item.finding_id}"),
-            (node_id, Rel.PART_OF, pm_id),
+            (node_id, Rel.JUSTIFIED_BY, f"finding:{r.run_id[:12]}:{item.finding_id}"),
+            (node_id, Rel.PART_OF, r.pm_id),
         ]
     tx.merge(nodes)
+    tx.revise({i: stored[i][1] for i in marks}, marks)
     tx.link(edges)
 
 
@@ -274,3 +534,107 @@ def publish(settings: Settings, postmortem_id: str, *, store: GraphStore | None 
         node = graph.update(postmortem_id, {"status": "published"}, found[1]["version"])
         assert isinstance(node, PostMortem)
         return node
+
+
+class Replay(BaseModel):
+    run: PostMortemRun
+    diff: Any  # registry.diff.ReplayDiff (imported lazily: MLflow is slow to import)
+
+
+def replay(
+    settings: Settings,
+    postmortem_id: str,
+    *,
+    sets: Sequence[str] = (),
+    models: Sequence[str] = (),
+    report: Path | None = None,
+    store: GraphStore | None = None,
+) -> Replay:
+    """Run a stored post-mortem again on the same snapshots under other assumptions (`sets`:
+    KEY=VALUE) or model versions (`models`: NAME@ALIAS or NAME/VERSION), link it REPLAY_OF the
+    original, and diff the two finding by finding."""
+    from registry import assumption_sets, diff
+    from registry import models as registered
+    from registry.tracking import registry
+
+    changes = assumption_sets.parse_sets(sets)
+    refs = dict(registered.parse_ref(m) for m in models)
+    with store_for(settings, store) as graph:
+        original = _stored_run(graph, postmortem_id)
+        pinned = {name: f"v{version}" for name, version in original["models"].items()}
+        stored, _ = run_postmortem(
+            settings,
+            original["campaign"],
+            overrides=assumption_sets.deep_merge(original["overrides"], changes),
+            models={**pinned, **refs},
+            report=report,
+            icp=original["icp"] or None,
+            snapshot_ids=original["snapshots"],
+            replay_of=postmortem_id if postmortem_id else None,
+            store=graph,
+        )
+        replayed = _stored_run(graph, stored.postmortem_id)
+        with registry(settings) as reg:
+            card_before = _scorecard_metrics(reg, original["mlflow_run_id"])
+            card_after = _scorecard_metrics(reg, replayed["mlflow_run_id"])
+        result = diff.diff(
+            original=postmortem_id,
+            replay=stored.postmortem_id,
+            before=original["findings"],
+            after=replayed["findings"],
+            assumptions_before=original["assumptions"],
+            assumptions_after=replayed["assumptions"],
+            models_before=original["models"],
+            models_after=replayed["models"],
+            scorecard_before=card_before,
+            scorecard_after=card_after,
+        )
+        return Replay(run=stored, diff=result)
+
+
+def _stored_run(store: GraphStore, postmortem_id: str) -> dict[str, Any]:
+    """A stored post-mortem's run as the replay needs it: campaign, snapshots, models, assumptions,
+    overrides, ICP and findings by logical id."""
+    found = store.properties_of([postmortem_id]).get(postmortem_id)
+    if found is None or found[0] != "PostMortem":
+        raise NotFound(f"no post-mortem {postmortem_id!r}")
+    runs = [
+        (i, p)
+        for i, (label, p) in store.linked(postmortem_id, Rel.WAS_GENERATED_BY, incoming=False).items()
+        if label == "DiagnosticRun"
+    ]
+    if not runs:
+        raise NotFound(f"{postmortem_id} has no diagnostic run to replay")
+    run_id, run = runs[0]
+    used = store.linked(run_id, Rel.USED, incoming=False)
+    campaign = [
+        i
+        for i, (label, _) in store.linked(postmortem_id, Rel.ABOUT, incoming=False).items()
+        if label == "Campaign"
+    ]
+    prefix = f"finding:{run_id.removeprefix('run:')[:12]}:"
+    findings = {
+        i.removeprefix(prefix): p
+        for i, (label, p) in store.linked(postmortem_id, Rel.PART_OF).items()
+        if label == "Finding"
+    }
+    return {
+        "campaign": campaign[0] if campaign else "",
+        "snapshots": sorted(i for i, (label, _) in used.items() if label == "Snapshot"),
+        "models": json.loads(run.get("models") or "{}"),
+        "assumptions": json.loads(run.get("assumption_set") or "{}"),
+        "overrides": json.loads(run.get("overrides") or "{}"),
+        "icp": json.loads(run.get("icp") or "{}"),
+        "mlflow_run_id": run.get("mlflow_run_id"),
+        "findings": findings,
+    }
+
+
+def _scorecard_metrics(reg: Any, mlflow_run_id: str | None) -> dict[str, float] | None:
+    if not mlflow_run_id:
+        return None
+    try:
+        data = reg.client.get_run(mlflow_run_id).data.metrics
+    except Exception:
+        return None
+    return {k: v for k, v in data.items() if k.startswith("scorecard.")}
