@@ -23,6 +23,7 @@ run: $(STAMP)
 	$(BIN)/warrant db start
 	@[ -f $(DEMO)/manifest.json ] || $(BIN)/warrant sample generate --size S --seed 7 --out $(DEMO)
 	$(BIN)/warrant sample load $(DEMO)
+	$(BIN)/warrant models sync --promote
 	$(BIN)/warrant postmortem run --campaign cmp-2026q3 --report $(DEMO)/postmortem.html
 	$(BIN)/warrant db status
 
@@ -39,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_lineage $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_ingest
 	$(BIN)/python -m tests.bench.bench_postmortem
+	$(BIN)/python -m tests.bench.bench_registry
 
 clean:
 	-$(BIN)/warrant db stop

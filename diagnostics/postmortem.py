@@ -278,14 +278,20 @@ def attribution_input(
 
 
 def response_input(current: Any) -> pl.DataFrame | None:
-    """Daily leads against daily spend per paid channel of the campaign."""
-    spend = current.ads.group_by("channel", "day").agg(pl.col("spend").sum())
+    """Daily leads against daily spend per paid channel of the campaign. The spend of a day is summed
+    in sorted order: a parallel sum adds in whatever order threads finish, and the last bits of a
+    float sum would make the bootstrap, and so a replay, differ."""
+    spend = current.ads.group_by("channel", "day").agg(pl.col("spend").sort().sum())
     leads = (
         current.leads.with_columns(pl.col("created_at").dt.date().alias("day"))
         .group_by("channel", "day")
         .agg(pl.len().alias("outcome"))
     )
-    daily = spend.join(leads, on=["channel", "day"], how="left").with_columns(pl.col("outcome").fill_null(0))
+    daily = (
+        spend.join(leads, on=["channel", "day"], how="left")
+        .with_columns(pl.col("outcome").fill_null(0))
+        .sort("channel", "day")
+    )
     return None if daily.is_empty() else daily
 
 

@@ -347,7 +347,8 @@ def fit_response_curves(
     """One curve per channel from rows of (channel, date, spend, outcome); rows of a day are summed."""
     per_day = (
         daily.group_by(channel, date)
-        .agg(pl.col(spend).fill_null(0).sum(), pl.col(outcome).fill_null(0).sum())
+        # summed in sorted order, so the float result does not depend on how threads split the rows
+        .agg(pl.col(spend).fill_null(0).sort().sum(), pl.col(outcome).fill_null(0).sort().sum())
         .sort(channel, date)
     )
     return tuple(

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(
         2_000_000_000, gt=0, description="Largest export file `warrant ingest` accepts, in bytes."
     )
+    mlflow_store: Path | None = Field(
+        None, description="Directory of the embedded MLflow store; default $WARRANT_HOME/mlflow."
+    )
     openlineage_url: str = Field(
         "", description="OpenLineage HTTP endpoint (e.g. Marquez) that receives each post-mortem's run event."
     )
@@ -71,4 +74,4 @@ class Settings(BaseSettings):
     @property
     def mlflow_dir(self) -> Path:
         """The embedded MLflow store: `mlflow.db` (SQLite) and `artifacts/`."""
-        return self.home.resolve() / "mlflow"
+        return (self.mlflow_store or self.home / "mlflow").resolve()

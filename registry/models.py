@@ -96,7 +96,9 @@ class DiagnosticModel(mlflow.pyfunc.PythonModel):
         """The model on the engine's typed inputs; the engine passes the run's assumption set last."""
         return getattr(diagnostic.BUILTIN, self.name)(*args)
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    # Unannotated on purpose: MLflow reads annotations here to infer a signature and warns that
+    # `Any` gives none; the inputs are frames of several shapes, documented below.
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
         """pyfunc entry: the frame (or, for the scorecard, the dict of tables with `campaigns` and
         `context`) the post-mortem fed the model; one row with the result as canonical JSON."""
         a = self.assumptions()

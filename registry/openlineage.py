@@ -31,6 +31,7 @@ import uuid
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
@@ -54,6 +55,7 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
+from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
 
 from graph.errors import WarrantError
 from graph.lineage import Lineage
@@ -230,7 +232,7 @@ def emit(settings: Settings, event: RunEvent) -> str | None:
             raise LineageEmitError(f"OpenLineage endpoint {url} unreachable: {_reason(exc)}") from None
         finally:
             transport.close()
-        return f"sent to {transport.url.rstrip('/')}/{transport.endpoint}"
+        return f"sent to {urljoin(url, transport.endpoint)}"
     if settings.openlineage_file:
         path = settings.openlineage_file
         try:
@@ -242,7 +244,7 @@ def emit(settings: Settings, event: RunEvent) -> str | None:
 
 
 # A few quick retries on 5xx and refused connections: a post-mortem should not hang on a catalogue.
-_RETRY = {"total": 2, "connect": 2, "read": 2, "backoff_factor": 0.2}
+_RETRY = {**DEFAULT_RETRY_CONFIG, "total": 2, "connect": 2, "read": 2, "backoff_factor": 0.2}
 
 
 def _first_line(exc: BaseException) -> str:

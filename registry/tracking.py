@@ -91,19 +91,26 @@ def registry(settings: Settings) -> Iterator[Registry]:
 
         if artifacts is not None:
             _prepare_embedded(settings.mlflow_dir)
-        previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+        # MLflow also writes the URI into MLFLOW_TRACKING_URI for child processes; put the user's
+        # value back, or the next `registry()` in this process would take ours for theirs.
+        user = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
+        for name, value in user.items():
+            _restore(name, value)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         try:
-            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-            try:
-                client.search_experiments(max_results=1)
-            except Exception as exc:
-                raise unavailable(uri, exc) from None
-            yield Registry(uri=uri, client=client, artifact_root=artifacts)
-        finally:
-            if previous is not None:
-                mlflow.set_tracking_uri(previous)
+            client.search_experiments(max_results=1)
+        except Exception as exc:
+            raise unavailable(uri, exc) from None
+        yield Registry(uri=uri, client=client, artifact_root=artifacts)
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def unavailable(uri: str, exc: BaseException) -> RegistryUnavailable:
