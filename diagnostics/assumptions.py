@@ -33,6 +33,9 @@ class Assumptions(BaseModel):
     false_discovery_rate: float = Field(0.05, gt=0, lt=1, description="Benjamini-Hochberg level")
     bootstrap_samples: int = Field(1000, ge=100)
     seed: int = 7
+    baseline_campaigns: tuple[str, ...] = Field(
+        (), description="campaigns to compare with; empty: every campaign that ended before this one began"
+    )
     attribution_window_days: int = Field(30, ge=1)
     time_decay_half_life_days: float = Field(7.0, gt=0)
     position_weights: tuple[float, float, float] = (0.4, 0.2, 0.4)  # first, middle, last

@@ -146,7 +146,7 @@ FINDING_MODEL: dict[str, str] = {
 # min_conversions_per_week): a replay's diff names these as the cause of a change.
 CHECK_ASSUMPTIONS = ("min_conversions_per_week",)
 FINDING_ASSUMPTIONS: dict[str, tuple[str, ...]] = {
-    "funnel_stage_drop": ("confidence", "false_discovery_rate", "min_segment_size"),
+    "funnel_stage_drop": ("baseline_campaigns", "confidence", "false_discovery_rate", "min_segment_size"),
     "budget_hog": ("combo_budget_share", "min_segment_size", "confidence"),
     "creative_fatigue": ("fatigue_materiality", "confidence", "false_discovery_rate"),
     "budget_reallocation": ("budget_bounds", "min_days_for_curve", "bootstrap_samples", "confidence", "seed"),

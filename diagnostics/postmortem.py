@@ -107,6 +107,22 @@ def baselines_for(campaigns: CampaignMap, campaign_id: str) -> list[str]:
     return sorted(c.id for c in campaigns.campaigns.values() if c.end < current.start)
 
 
+def choose_baselines(
+    campaigns: CampaignMap, campaign_id: str, given: Sequence[str] | None, a: Assumptions
+) -> list[str]:
+    """The caller's baseline, else the assumption set's choice, else every earlier campaign. A chosen
+    campaign that had not ended when this one started would leak the future into the comparison."""
+    if given is not None:
+        return list(given)
+    if not a.baseline_campaigns:
+        return baselines_for(campaigns, campaign_id)
+    current = campaigns.campaign(campaign_id)
+    for other in a.baseline_campaigns:
+        if campaigns.campaign(other).end >= current.start:
+            raise ValueError(f"baseline campaign {other} had not ended when {campaign_id} started")
+    return sorted(a.baseline_campaigns)
+
+
 def run(
     tables: Mapping[str, pl.DataFrame],
     campaigns: Sequence[Mapping[str, Any]],
@@ -127,7 +143,7 @@ def run(
     m = models
     cmap = CampaignMap.from_campaigns_json(list(campaigns))
     campaign = cmap.campaign(campaign_id)
-    baselines = list(baseline_ids) if baseline_ids is not None else baselines_for(cmap, campaign_id)
+    baselines = choose_baselines(cmap, campaign_id, baseline_ids, a)
     if not baselines:
         raise ValueError(
             f"no campaign ended before {campaign_id} started: there is no baseline to compare with"
@@ -227,7 +243,7 @@ def model_inputs(
     a = assumptions or Assumptions()
     cmap = CampaignMap.from_campaigns_json(list(campaigns))
     campaign = cmap.campaign(campaign_id)
-    baselines = list(baseline_ids) if baseline_ids is not None else baselines_for(cmap, campaign_id)
+    baselines = choose_baselines(cmap, campaign_id, baseline_ids, a)
     rows = campaign_rows(tables, cmap)
     current = rows.only([campaign_id])
     return {

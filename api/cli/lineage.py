@@ -10,7 +10,6 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from openlineage.client.serde import Serde
 from rich.console import Console
 from rich.tree import Tree
 
@@ -18,7 +17,6 @@ from api.services import lineage as service
 from graph.errors import ConfigurationError
 from graph.lineage import Lineage
 from graph.settings import Settings
-from registry import openlineage, prov
 
 app = typer.Typer(help="Trace insights to their sources and sources to what they fed.", no_args_is_help=True)
 console = Console(highlight=False)
@@ -131,15 +129,7 @@ def export(
     out: Path | None = typer.Option(None, "--out", help="Write to this file instead of standard output."),
 ) -> None:
     """NODE_ID's trace in a format other lineage tools read (Marquez, DataHub, PROV tools)."""
-    settings = Settings()
-    graph = service.trace(settings, node_id, _parse_time(as_of))
-    if fmt is ExportFormat.openlineage:
-        events = openlineage.trace_events(graph, settings.openlineage_namespace)
-        doc: object = [Serde.to_dict(e) for e in events]
-        what = f"{len(events)} OpenLineage run events"
-    else:
-        doc = prov.prov_json(graph)
-        what = f"a PROV-JSON document of {len(graph.nodes)} nodes"
+    doc, what = service.export(Settings(), node_id, fmt.value, _parse_time(as_of))
     text = json.dumps(doc, indent=2, sort_keys=True)
     if out is None:
         print(text)

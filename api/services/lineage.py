@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from graph import lineage
 from graph.connect import open_store
@@ -22,3 +23,18 @@ def impact(settings: Settings, node_id: str, as_of: datetime | None = None) -> l
 def taint(settings: Settings, node_id: str, reason: str, by: str | None = None) -> lineage.TaintResult:
     with open_store(settings) as store:
         return lineage.mark_tainted(store, node_id, reason, by=by or settings.actor)
+
+
+def export(settings: Settings, node_id: str, fmt: str, as_of: datetime | None = None) -> tuple[Any, str]:
+    """`node_id`'s trace as OpenLineage run events or a PROV-JSON document, and what it holds."""
+    graph = trace(settings, node_id, as_of)
+    if fmt == "openlineage":
+        from openlineage.client.serde import Serde
+
+        from registry import openlineage
+
+        events = openlineage.trace_events(graph, settings.openlineage_namespace)
+        return [Serde.to_dict(e) for e in events], f"{len(events)} OpenLineage run events"
+    from registry import prov
+
+    return prov.prov_json(graph), f"a PROV-JSON document of {len(graph.nodes)} nodes"

@@ -30,6 +30,7 @@ from diagnostics import postmortem as engine
 from diagnostics.actions import ActionItem as ActionPlanItem
 from diagnostics.actions import named_person, publish_problems
 from diagnostics.assumptions import Assumptions
+from diagnostics.metrics import CampaignMap
 from diagnostics.models import FINDING_MODEL
 from diagnostics.postmortem import PostMortemResult, QualityNote
 from diagnostics.report import render
@@ -40,6 +41,7 @@ from graph.model import ActionItem, DiagnosticRun, Finding, ModelVersion, PostMo
 from graph.settings import Settings
 from graph.store import GraphStore, Tx
 from ingest.snapshot import SnapshotFiles
+from registry.diff import ReplayDiff
 
 
 class PostMortemRun(BaseModel):
@@ -100,6 +102,10 @@ def run_postmortem(
         with _timed(spent, "registry"):
             resolved = registered.resolve(reg, models)
         a = assumption_sets.layered([r.params for r in resolved.values()], explicit)
+        try:
+            engine.choose_baselines(CampaignMap.from_campaigns_json(campaigns), campaign_id, None, a)
+        except (LookupError, ValueError) as exc:
+            raise InvalidGraphInput(str(exc).strip("'\"")) from None
         files = SnapshotFiles(settings.snapshots_dir)
         tables = _tables(files, snapshots)
         quality = _quality(graph, snapshots)
@@ -538,7 +544,7 @@ def publish(settings: Settings, postmortem_id: str, *, store: GraphStore | None 
 
 class Replay(BaseModel):
     run: PostMortemRun
-    diff: Any  # registry.diff.ReplayDiff (imported lazily: MLflow is slow to import)
+    diff: ReplayDiff
 
 
 def replay(
@@ -570,7 +576,7 @@ def replay(
             report=report,
             icp=original["icp"] or None,
             snapshot_ids=original["snapshots"],
-            replay_of=postmortem_id if postmortem_id else None,
+            replay_of=postmortem_id,
             store=graph,
         )
         replayed = _stored_run(graph, stored.postmortem_id)

@@ -46,6 +46,15 @@ def graph_env(embedded_settings: Settings, test_database: str) -> Iterator[dict[
         ["lineage", "trace"],
         ["lineage", "impact"],
         ["lineage", "taint"],
+        ["lineage", "export"],
+        ["postmortem", "run"],
+        ["postmortem", "replay"],
+        ["models"],
+        ["models", "list"],
+        ["models", "sync"],
+        ["models", "register"],
+        ["models", "promote"],
+        ["mlflow-ui"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

@@ -440,3 +440,115 @@ def test_a_postmortem_through_a_real_tracking_server(
     assert {r.name for r in rows if "champion" in r.aliases} == {
         f"warrant-{n}" for n in ("attribution", "drivers", "response", "fatigue", "scorecard")
     }
+
+
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WARRANT_", "MLFLOW_"))}
+    env.update(
+        WARRANT_HOME=str(settings.home),
+        WARRANT_ACTOR="test",
+        WARRANT_GRAPH_DATABASE=settings.graph_database,
+        WARRANT_MLFLOW_STORE=str(settings.mlflow_dir),
+    )
+    warrant = str(Path(sys.executable).with_name("warrant"))
+    return subprocess.run(
+        [warrant, *args], env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )
+
+
+def test_the_cli_replays_under_another_baseline_and_refuses_bad_assumptions(demo: Demo) -> None:
+    done = _cli(
+        demo.settings,
+        "postmortem",
+        "replay",
+        demo.run.postmortem_id,
+        "--set",
+        "baseline_campaigns=[cmp-2026q2]",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["run"]["baseline_ids"] == ["cmp-2026q2"]
+    assert out["diff"]["assumptions_changed"] == {"baseline_campaigns": [[], ["cmp-2026q2"]]}
+    text = _cli(
+        demo.settings,
+        "postmortem",
+        "replay",
+        demo.run.postmortem_id,
+        "--set",
+        "baseline_campaigns=[cmp-2026q2]",
+    )
+    assert "assumption baseline_campaigns: [] -> ['cmp-2026q2']" in text.stdout, text.stdout
+    bad = _cli(demo.settings, "postmortem", "replay", demo.run.postmortem_id, "--set", "window=7")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: --set window: no such assumption") and "Traceback" not in bad.stderr
+    future = _cli(
+        demo.settings,
+        "postmortem",
+        "replay",
+        demo.run.postmortem_id,
+        "--set",
+        "baseline_campaigns=[cmp-2026q3]",
+    )
+    assert future.returncode == 2 and "had not ended" in future.stderr
+    listed = _cli(demo.settings, "models", "list")
+    assert listed.returncode == 0 and "warrant-attribution" in listed.stdout and "champion" in listed.stdout
+
+
+def test_each_postmortem_emits_an_openlineage_event_when_configured(demo: Demo, tmp_path: Path) -> None:
+    from openlineage.client.event_v2 import RunEvent  # noqa: F401  (the client's own model of the event)
+
+    events = tmp_path / "lineage.jsonl"
+    settings = demo.settings.model_copy(update={"openlineage_file": events})
+    run, _ = run_postmortem(settings, CAMPAIGN, overrides={"seed": 99})
+    assert run.created and run.lineage_event and str(events) in run.lineage_event
+    lines = events.read_text().splitlines()
+    assert len(lines) == 1
+    event = json.loads(lines[0])
+    assert event["eventType"] == "COMPLETE"
+    assert sorted(d["name"].rsplit("/", 1)[-1] for d in event["inputs"]) == run.snapshot_ids
+    assert len(event["outputs"]) >= len(run.findings)
+
+
+def test_mlflow_ui_serves_the_stock_ui_on_the_store(demo: Demo) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WARRANT_", "MLFLOW_"))}
+    env.update(WARRANT_HOME=str(demo.settings.home), WARRANT_MLFLOW_STORE=str(demo.settings.mlflow_dir))
+    warrant = str(Path(sys.executable).with_name("warrant"))
+    process = subprocess.Popen(
+        [warrant, "mlflow-ui", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            try:
+                found = httpx.get(
+                    f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name",
+                    params={"experiment_name": "warrant-postmortems"},
+                    timeout=2,
+                )
+                answer = httpx.post(
+                    f"http://127.0.0.1:{port}/api/2.0/mlflow/runs/search",
+                    json={
+                        "experiment_ids": [found.json()["experiment"]["experiment_id"]],
+                        "max_results": 100,
+                    },
+                    timeout=2,
+                )
+                if answer.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail("warrant mlflow-ui did not answer in 120 s")
+        ids = {r["info"]["run_id"] for r in answer.json().get("runs", [])}
+        assert demo.run.mlflow_run_id in ids
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
