@@ -14,6 +14,7 @@ from typing import Any
 
 from diagnostics.assumptions import Assumptions
 from diagnostics.drift import DriftReport, snapshot_drift
+from graph.model import Rel
 from graph.store import GraphStore
 from ingest.snapshot import SnapshotFiles
 
@@ -46,15 +47,22 @@ class SnapshotDrift:
         }
 
 
-def previous_snapshots(store: GraphStore, snapshots: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """For each snapshot, the latest earlier snapshot of the same (table, mapping), if any."""
-    everything = store.nodes("Snapshot")
+def previous_snapshots(
+    store: GraphStore, snapshots: Mapping[str, Mapping[str, Any]], campaign_id: str
+) -> dict[str, str]:
+    """For each snapshot, the latest earlier snapshot of the same (table, mapping) of the same
+    campaign, if any: another campaign's export of that source is another population, not drift."""
+    everything = {
+        i: props
+        for i, (label, props) in store.linked(campaign_id, Rel.PART_OF).items()
+        if label == "Snapshot"
+    }
     out = {}
     for snapshot_id, props in snapshots.items():
         key = (props.get("table"), props.get("mapping"))
         earlier = [
             (other["created_at"], other_id)
-            for other_id, (_, other) in everything.items()
+            for other_id, other in everything.items()
             if other_id != snapshot_id
             and (other.get("table"), other.get("mapping")) == key
             and other["created_at"] < props["created_at"]
@@ -68,11 +76,12 @@ def check(
     store: GraphStore,
     files: SnapshotFiles,
     snapshots: Mapping[str, Mapping[str, Any]],
+    campaign_id: str,
     assumptions: Assumptions,
 ) -> list[SnapshotDrift]:
     """Drift of every snapshot against its predecessor (snapshots without one are skipped)."""
     out = []
-    for snapshot_id, previous in sorted(previous_snapshots(store, snapshots).items()):
+    for snapshot_id, previous in sorted(previous_snapshots(store, snapshots, campaign_id).items()):
         if not files.exists(previous):
             continue  # the predecessor's file was removed: nothing to compare with
         props = snapshots[snapshot_id]

@@ -3,9 +3,11 @@ MLflow's registry, and the stock MLflow UI on Warrant's store."""
 
 from __future__ import annotations
 
+import json
+
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from api.services import models as service
 from graph.settings import Settings
@@ -15,15 +17,18 @@ console = Console(highlight=False)
 
 
 @app.command("list")
-def list_models() -> None:
+def list_models(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Every version of each diagnostic model, its aliases, and whether it runs on the installed code."""
     rows = service.list_models(Settings())
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
     if not rows:
         console.print(
             "no model registered yet: the first post-mortem (or `warrant models sync`) registers them"
         )
         return
-    table = Table("model", "version", "aliases", "code", "parameters", "drift")
+    table = Table(Column("model", no_wrap=True), "version", "aliases", "code", "parameters", "drift")
     for r in rows:
         code = r.code_version + ("" if r.installed_code else " [yellow](not the installed code)[/]")
         table.add_row(r.name, r.version, ", ".join(r.aliases), code, r.params, r.drift or "")

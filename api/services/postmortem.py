@@ -125,7 +125,7 @@ def run_postmortem(
         run_node = f"run:{run_id}"
         existing = graph.properties_of([pm_id, run_node])
         with _timed(spent, "drift"):
-            drifts = drift_check.check(graph, files, snapshots, a)
+            drifts = drift_check.check(graph, files, snapshots, campaign_id, a)
             marked = drift_check.drifted_models(drifts)
         with _timed(spent, "report"):
             html = render(report_data(result))

@@ -493,6 +493,11 @@ def test_the_cli_replays_under_another_baseline_and_refuses_bad_assumptions(demo
     assert future.returncode == 2 and "had not ended" in future.stderr
     listed = _cli(demo.settings, "models", "list")
     assert listed.returncode == 0 and "warrant-attribution" in listed.stdout and "champion" in listed.stdout
+    rows = json.loads(_cli(demo.settings, "models", "list", "--json").stdout)
+    champions = {r["name"] for r in rows if "champion" in r["aliases"] and r["installed_code"]}
+    assert champions == {
+        f"warrant-{n}" for n in ("attribution", "drivers", "response", "fatigue", "scorecard")
+    }
 
 
 def test_each_postmortem_emits_an_openlineage_event_when_configured(demo: Demo, tmp_path: Path) -> None:
