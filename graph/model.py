@@ -223,8 +223,16 @@ class PolicyVersion(Node):
 
 
 class AuditEvent(Node):
+    """One link of the audit hash chain (`governance.audit`): `hash` is sha256 over the previous
+    link's hash and this event's canonical JSON, so any edit, deletion, insertion or reordering
+    breaks the chain from that point on."""
+
+    seq: int = Field(ge=1)
     action: str
     subject_id: str
+    actor: str
+    at: str
+    payload: str = "{}"  # canonical JSON of what the event records
     hash: str
     previous_hash: str
 

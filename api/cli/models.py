@@ -75,4 +75,4 @@ def mlflow_ui(
     """Open the stock MLflow UI on Warrant's store (runs, datasets, models); Ctrl-C stops it."""
     settings = Settings()
     console.print(f"MLflow UI on http://{host}:{port} (store {settings.mlflow_dir})")
-    raise typer.Exit(service.mlflow_ui(settings, host, port))
+    service.mlflow_ui(settings, host, port)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from typing import Any
 
@@ -104,6 +103,12 @@ def mlflow_ui_command(settings: Settings, host: str, port: int) -> list[str]:
     return command
 
 
-def mlflow_ui(settings: Settings, host: str, port: int) -> int:
+def mlflow_ui(settings: Settings, host: str, port: int) -> None:
+    """Become the stock `mlflow ui` (exec, so Ctrl-C and signals reach it directly). MLflow's
+    background job runner is switched off: Warrant submits no MLflow jobs, and it would leave
+    worker processes behind a parent that is stopped."""
     settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
-    return subprocess.call(mlflow_ui_command(settings, host, port))
+    command = mlflow_ui_command(settings, host, port)
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    sys.stdout.flush()
+    os.execve(command[0], command, env)  # noqa: S606

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -371,6 +372,23 @@ def test_mlflow_failing_mid_run_leaves_no_postmortem_and_a_failed_run(fresh: Set
     assert statuses == ["FAILED"]
 
 
+def _stop_group(process: subprocess.Popen[Any]) -> None:
+    """Stop a server and every process it started (MLflow's uvicorn workers): its whole session."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            os.killpg(process.pid, signal.SIGKILL)  # stragglers of the group, if any
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        return
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -400,7 +418,11 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        },
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -414,14 +436,10 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
             pass
         time.sleep(0.5)
     else:
-        process.kill()
+        _stop_group(process)
         pytest.fail(f"mlflow server did not answer in 120 s: {(tmp_path / 'server.log').read_text()[-2000:]}")
     yield url
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    _stop_group(process)
     log.close()
 
 
@@ -521,7 +539,11 @@ def test_mlflow_ui_serves_the_stock_ui_on_the_store(demo: Demo) -> None:
     env.update(WARRANT_HOME=str(demo.settings.home), WARRANT_MLFLOW_STORE=str(demo.settings.mlflow_dir))
     warrant = str(Path(sys.executable).with_name("warrant"))
     process = subprocess.Popen(
-        [warrant, "mlflow-ui", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [warrant, "mlflow-ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -552,8 +574,4 @@ def test_mlflow_ui_serves_the_stock_ui_on_the_store(demo: Demo) -> None:
         assert demo.run.mlflow_run_id in ids
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop_group(process)
