@@ -57,7 +57,7 @@ def append(tx: Tx, action: str, subject_id: str, payload: Mapping[str, Any] | No
         "previous_hash": previous,
     }
     event = AuditEvent(id=f"audit:{seq:012d}", hash=link_hash(fields), **fields)
-    tx.merge([event])
+    tx.create([event])
     return event
 
 
@@ -84,6 +84,7 @@ def verify_events(events: Sequence[Mapping[str, Any]]) -> Verification:
         if seq != expected_seq:
             if isinstance(seq, int) and seq < expected_seq:
                 problem = f"a second event with seq {seq} ({event.get('id')}): an event was inserted"
+                return Verification(False, len(events), None, problem, seq)
             else:
                 problem = (
                     f"expected seq {expected_seq}, found {seq} ({event.get('id')}): an event was deleted"
