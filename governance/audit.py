@@ -107,8 +107,70 @@ def verify_events(events: Sequence[Mapping[str, Any]]) -> Verification:
     return Verification(True, len(events), previous if events else None)
 
 
-def verify(store: GraphStore) -> Verification:
-    return verify_events(statements.events(store))
+def verify(store: GraphStore, checkpoints: Sequence[Mapping[str, Any]] = ()) -> Verification:
+    """The chain, and every signed checkpoint against it: events removed from the end leave a valid
+    but shorter chain, which only a checkpoint of the former head reveals."""
+    chain = statements.events(store)
+    result = verify_events(chain)
+    if not result.ok:
+        return result
+    by_seq = {int(e["seq"]): e for e in chain}
+    for checkpoint in checkpoints:
+        seq = int(checkpoint["seq"])
+        event = by_seq.get(seq)
+        if event is None:
+            problem = (
+                f"the checkpoint of {checkpoint['at']} signed seq {seq}, which is gone: events were removed"
+            )
+            return Verification(False, len(chain), None, problem, len(chain) + 1)
+        if event["hash"] != checkpoint["hash"]:
+            problem = f"seq {seq} no longer has the hash its checkpoint of {checkpoint['at']} signed"
+            return Verification(False, len(chain), None, problem, seq)
+    return result
+
+
+def checkpoint(store: GraphStore, key: Ed25519PrivateKey, path: Path) -> dict[str, Any]:
+    """Sign the current head and append the signature to the checkpoint file (JSON lines)."""
+    chain = statements.events(store)
+    result = verify_events(chain)
+    if not result.ok:
+        raise WarrantError(f"refusing to sign a broken chain: {result.line()}")
+    if not chain:
+        raise WarrantError("the audit chain is empty: nothing to sign yet")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    signed = {
+        **sign_head(key, int(chain[-1]["seq"]), str(chain[-1]["hash"]), now),
+        "public_key": public_pem(key),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(canonical(signed) + "\n")
+    return signed
+
+
+def read_checkpoints(path: Path, trusted_pem: str | None = None) -> list[dict[str, Any]]:
+    """The checkpoint file, each signature checked (against `trusted_pem` when given, so a line
+    signed with another key is refused); a forged or corrupted line is an error."""
+    if not path.exists():
+        return []
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            if trusted_pem is not None and entry["public_key"].strip() != trusted_pem.strip():
+                raise ValueError("signed with another key")
+            public = serialization.load_pem_public_key(str(entry["public_key"]).encode())
+            statement = {k: entry[k] for k in ("seq", "hash", "at")}
+            assert isinstance(public, Ed25519PublicKey)
+            public.verify(base64.b64decode(entry["signature"]), canonical(statement).encode())
+        except (ValueError, KeyError, AssertionError, InvalidSignature) as exc:
+            raise WarrantError(
+                f"{path}:{number}: not a valid signed checkpoint ({type(exc).__name__})"
+            ) from None
+        out.append(entry)
+    return out
 
 
 # --- signed checkpoints and off-line reports ----------------------------------------------------------

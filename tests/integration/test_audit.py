@@ -5,14 +5,21 @@ directly in the graph. Reports verify off-line with the public key alone."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from governance import audit
+from graph.connect import open_store
 from graph.model import Campaign
+from graph.settings import Settings
 from graph.store import GraphStore
+from tests.conftest import isolated_env
 
 
 def _append(graph: GraphStore, n: int) -> None:
@@ -103,3 +110,55 @@ def test_a_report_verifies_offline_and_fails_when_touched(graph: GraphStore, tmp
     dropped = json.loads(json.dumps(doc))
     dropped["events"] = dropped["events"][:-1]
     assert not audit.verify_report(dropped).ok
+
+
+def _warrant(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    warrant = str(Path(sys.executable).with_name("warrant"))
+    return subprocess.run(
+        [warrant, *args], env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL
+    )
+
+
+def test_the_cli_verifies_checkpoints_and_reports(
+    embedded_settings: Settings, test_database: str, tmp_path: Path
+) -> None:
+    env = isolated_env(embedded_settings, WARRANT_GRAPH_DATABASE=test_database)
+    env["WARRANT_HOME"] = str(embedded_settings.home)
+    key = tmp_path / "audit.pem"
+    with open_store(embedded_settings, database=test_database) as store:
+        _append(store, 4)
+    ok = _warrant("audit", "verify", "--key", str(key), env=env)
+    assert ok.returncode == 0 and "audit chain valid: 4 events" in ok.stdout, ok.stderr
+    signed = _warrant("audit", "checkpoint", "--key", str(key), env=env)
+    assert signed.returncode == 0 and "signed seq 4" in signed.stdout, signed.stderr
+    report = tmp_path / "report.json"
+    wrote = _warrant(
+        "audit", "report", "--from", "0000", "--to", "9999", "--out", str(report), "--key", str(key), env=env
+    )
+    assert wrote.returncode == 0, wrote.stderr
+    public = tmp_path / "public.pem"
+    public.write_text(audit.public_pem(audit.load_or_create_key(key)))
+    offline = _warrant("audit", "verify-report", str(report), "--public-key", str(public), env=env)
+    assert offline.returncode == 0 and "valid: 4 events" in offline.stdout
+    # Removing the newest event leaves a valid chain, but not the signed head.
+    with open_store(embedded_settings, database=test_database) as store:
+        store.read("MATCH (e:AuditEvent {seq: 4}) DETACH DELETE e")
+    broken = _warrant("audit", "verify", "--key", str(key), env=env)
+    assert broken.returncode == 1
+    assert "signed seq 4, which is gone: events were removed" in broken.stderr
+
+
+def test_policy_check_prints_the_set_or_the_file_and_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARRANT_")}
+    good = _warrant("policy", "check", env=env)
+    assert good.returncode == 0 and "no-self-approval" in good.stdout and "valid: 13 policies" in good.stdout
+    folder = tmp_path / "policies"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "policies", folder)
+    (folder / "approvals.cedar").write_text(
+        (folder / "approvals.cedar").read_text()
+        + '\n@id("x")\n@reason("y")\npermit (principal, action, resource) when { 1 + };\n'
+    )
+    bad = _warrant("policy", "check", "--dir", str(folder), env=env)
+    lines = len((folder / "approvals.cedar").read_text().splitlines())
+    assert bad.returncode == 2
+    assert bad.stderr.startswith(f"error: {folder / 'approvals.cedar'}:{lines - 2}:"), bad.stderr

@@ -55,6 +55,12 @@ def graph_env(embedded_settings: Settings, test_database: str) -> Iterator[dict[
         ["models", "register"],
         ["models", "promote"],
         ["mlflow-ui"],
+        ["policy", "check"],
+        ["audit"],
+        ["audit", "verify"],
+        ["audit", "checkpoint"],
+        ["audit", "report"],
+        ["audit", "verify-report"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
