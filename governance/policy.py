@@ -306,7 +306,7 @@ def evaluate(
     if not result.allowed and not decided:
         reasons = (
             f"no policy lets a person with roles {', '.join(principal.roles) or 'none'} "
-            f"{action} a {decision['state']} decision.",
+            f"{action} a decision that is {decision['state']}.",
         )
     return Verdict(
         allowed=result.allowed,

@@ -212,10 +212,16 @@ class ActionItem(Node):
 
 class Decision(Node, TaintMarks):
     mutable: ClassVar[bool] = True
-    kind: str
+    kind: str  # budget_reallocation | pause | creative_change | audience_change | process_change
     title: str
     state: str = "draft"
-    amount: float | None = None
+    amount: float | None = None  # money moved (budget_reallocation)
+    from_channel: str | None = None
+    to_channel: str | None = None
+    budget_share_bp: int | None = None  # the amount in basis points of the source channel's budget
+    rationale: str = ""
+    proposer: str = ""  # Person id
+    approvers: list[str] = Field(default_factory=list)  # Person ids, in order
 
 
 class PolicyVersion(Node):
@@ -280,8 +286,17 @@ class DiagnosticRun(Node, TaintMarks):
 
 
 class Approval(Node):
+    """A governance lead's verdict on a decision, with what the policies said and the digest of the
+    evidence they were shown (the trace of every justifying finding, node versions included)."""
+
     verdict: str  # approved | rejected
     comment: str = ""
+    decision_id: str = ""
+    by: str = ""  # Person id
+    policy_sha256: str = ""
+    policies: list[str] = Field(default_factory=list)  # the @ids that determined the verdict
+    reason: str = ""
+    evidence_sha256: str = ""
 
 
 class Execution(Node):

@@ -159,7 +159,7 @@ def test_refusals_say_why_in_plain_language(policies: gates.PolicySet) -> None:
     )
     assert (
         nothing.policies == ()
-        and "no policy lets a person with roles none verify a draft decision" in nothing.sentence()
+        and "no policy lets a person with roles none verify a decision that is draft" in nothing.sentence()
     )
 
 

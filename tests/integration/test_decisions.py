@@ -1,0 +1,181 @@
+"""Decisions on the real graph and the real Cedar policies: the state machine, the two-approver
+rule, refusals with their reasons, approvals that store the policy hash and the evidence digest,
+the audit chain alongside, and 50 concurrent approvals yielding exactly one transition."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from governance import audit, decisions
+from governance import policy as gates
+from graph.errors import ConcurrentModification
+from graph.lineage import mark_tainted
+from graph.model import DiagnosticRun, Extract, Finding, QualityCheck, Rel, Snapshot, Source
+from graph.store import GraphStore
+
+CHECKED = {"sample_size_ok": True, "confounders_ok": True, "actionable": True}
+
+
+@pytest.fixture(scope="module")
+def policies() -> gates.PolicySet:
+    return gates.load()
+
+
+@pytest.fixture
+def world(graph: GraphStore) -> GraphStore:
+    graph.merge(
+        [
+            Source(id="src", name="Meta Ads", kind="ad_platform"),
+            Extract(id="ex", file="meta.csv", sha256="a" * 64, rows=10),
+            Snapshot(id="snap", sha256="b" * 64, schema_version="1"),
+            Snapshot(id="snap-bad", sha256="c" * 64, schema_version="1"),
+            QualityCheck(id="qc-ok", name="completeness", result="pass"),
+            QualityCheck(id="qc-bad", name="duplicates", result="fail", blocking=True),
+            DiagnosticRun(id="run", code_version="x"),
+            DiagnosticRun(id="run-bad", code_version="x"),
+            Finding(id="f-ok", title="Social MQLs stall", **CHECKED),
+            Finding(
+                id="f-hyp",
+                title="Tuesdays convert worse",
+                sample_size_ok=True,
+                confounders_ok=True,
+                actionable=False,
+            ),
+            Finding(
+                id="f-drift", title="Search CPC rose", drifted=True, drift_reason="ctr drifted", **CHECKED
+            ),
+            Finding(id="f-gate", title="Rests on a failed gate", **CHECKED),
+        ]
+    )
+    graph.link(
+        [
+            ("ex", Rel.WAS_DERIVED_FROM, "src"),
+            ("snap", Rel.WAS_DERIVED_FROM, "ex"),
+            ("snap-bad", Rel.WAS_DERIVED_FROM, "ex"),
+            ("qc-ok", Rel.ABOUT, "snap"),
+            ("qc-bad", Rel.ABOUT, "snap-bad"),
+            ("run", Rel.USED, "snap"),
+            ("run-bad", Rel.USED, "snap-bad"),
+            ("f-ok", Rel.WAS_GENERATED_BY, "run"),
+            ("f-hyp", Rel.WAS_GENERATED_BY, "run"),
+            ("f-drift", Rel.WAS_GENERATED_BY, "run"),
+            ("f-gate", Rel.WAS_GENERATED_BY, "run-bad"),
+        ]
+    )
+    decisions.add_person(graph, "ann", "Ann Analyst", ["analyst"])
+    decisions.add_person(graph, "lee", "Lee Lead", ["governance_lead"])
+    decisions.add_person(graph, "kim", "Kim Lead", ["governance_lead"])
+    decisions.add_person(graph, "aud", "Avi Auditor", ["auditor"])
+    return graph
+
+
+def _propose(world: GraphStore, policies: gates.PolicySet, amount: float = 20_000, findings=("f-ok",)):  # type: ignore[no-untyped-def]
+    d = decisions.propose(
+        world,
+        policies,
+        by="ann",
+        kind="budget_reallocation",
+        title=f"Move {amount} to search",
+        findings=list(findings),
+        amount=amount,
+        from_channel="paid_social",
+        to_channel="paid_search",
+    )
+    decisions.act(world, policies, d.id, "submit", by="ann")
+    return d
+
+
+def test_a_decision_goes_draft_pending_approved_with_its_trail(
+    world: GraphStore, policies: gates.PolicySet
+) -> None:
+    d = decisions.propose(
+        world, policies, by="ann", kind="pause", title="Pause the Meta video", findings=["f-ok"]
+    )
+    assert decisions.load(world, d.id)["state"] == "draft"
+    decisions.act(world, policies, d.id, "submit", by="ann")
+    done = decisions.act(world, policies, d.id, "approve", by="lee", comment="evidence holds")
+    assert done.decision["state"] == "approved" and done.decision["approvers"] == ["lee"]
+    approval = world.properties_of([done.approval.id])[done.approval.id][1]
+    assert approval["policy_sha256"] == policies.sha256 and approval["policies"] == ["leads-decide"]
+    assert approval["evidence_sha256"] == decisions.evidence(world, ["f-ok"]).sha256
+    assert policies.version_id in world.linked(done.approval.id, Rel.JUDGED_BY, incoming=False)
+    chain = audit.verify(world)
+    assert chain.ok, chain.line()
+    actions = [e["action"] for e in __import__("graph.audit", fromlist=["events"]).events(world)]
+    assert actions[-3:] == ["decision.proposed", "decision.submit", "decision.approve"]
+    with pytest.raises(decisions.Refused, match="submit a decision that is approved"):
+        decisions.act(world, policies, d.id, "submit", by="ann")  # approved is not a draft
+
+
+def test_self_approval_and_auditors_are_refused_with_the_reason(
+    world: GraphStore, policies: gates.PolicySet
+) -> None:
+    decisions.add_person(world, "ann", "Ann Analyst", ["analyst", "governance_lead"])
+    d = _propose(world, policies)
+    with pytest.raises(decisions.Refused, match="Nobody approves or rejects a decision they proposed"):
+        decisions.act(world, policies, d.id, "approve", by="ann")
+    with pytest.raises(decisions.Refused, match="Auditors read everything and change nothing"):
+        decisions.act(world, policies, d.id, "approve", by="aud")
+    assert decisions.load(world, d.id)["state"] == "pending_approval"
+
+
+def test_above_the_threshold_two_distinct_approvers(world: GraphStore, policies: gates.PolicySet) -> None:
+    d = _propose(world, policies, amount=80_000)
+    first = decisions.act(world, policies, d.id, "approve", by="lee")
+    assert first.decision["state"] == "pending_approval"  # one approver is not enough above $50,000
+    with pytest.raises(decisions.Refused, match="Each approver counts once"):
+        decisions.act(world, policies, d.id, "approve", by="lee")
+    second = decisions.act(world, policies, d.id, "approve", by="kim")
+    assert second.decision["state"] == "approved" and second.decision["approvers"] == ["lee", "kim"]
+
+
+@pytest.mark.parametrize(
+    ("finding", "words"),
+    [
+        ("f-hyp", "must have passed the three checks"),
+        ("f-drift", "not marked for drift"),
+        ("f-gate", "blocking quality gates"),
+    ],
+)
+def test_weak_evidence_cannot_be_approved(
+    world: GraphStore, policies: gates.PolicySet, finding: str, words: str
+) -> None:
+    d = _propose(world, policies, findings=(finding,))
+    with pytest.raises(decisions.Refused, match=words):
+        decisions.act(world, policies, d.id, "approve", by="lee")
+
+
+def test_a_tainted_source_blocks_approval(world: GraphStore, policies: gates.PolicySet) -> None:
+    d = _propose(world, policies)
+    mark_tainted(world, "src", "the export double-counted conversions")
+    with pytest.raises(decisions.Refused, match="be untainted"):
+        decisions.act(world, policies, d.id, "approve", by="lee")
+
+
+def test_fifty_concurrent_approvals_make_exactly_one_transition(
+    world: GraphStore, policies: gates.PolicySet
+) -> None:
+    leads = [f"lead{i:02d}" for i in range(50)]
+    for lead in leads:
+        decisions.add_person(world, lead, lead, ["governance_lead"])
+    d = _propose(world, policies)
+    seen = decisions.load(world, d.id)["version"]
+
+    def approve(lead: str) -> str:
+        try:
+            decisions.act(world, policies, d.id, "approve", by=lead, expected_version=seen)
+            return "approved"
+        except ConcurrentModification:
+            return "conflict"
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = list(pool.map(approve, leads))
+    assert outcomes.count("approved") == 1 and outcomes.count("conflict") == 49
+    final = decisions.load(world, d.id)
+    assert final["state"] == "approved" and len(final["approvers"]) == 1
+    approvals = [i for i, (label, _) in world.linked(d.id, Rel.ABOUT).items() if label == "Approval"]
+    assert len(approvals) == 1
+    chain = audit.verify(world)
+    assert chain.ok, chain.line()
