@@ -237,6 +237,17 @@ def propose(
     return store.unit_of_work(work, by=by)
 
 
+def record_policy_version(tx: Tx, policies: gates.PolicySet) -> None:
+    """The `PolicyVersion` that judges; its first use is itself an audit event (a policy load)."""
+    if tx.merge([PolicyVersion(id=policies.version_id, sha256=policies.sha256)]).created:
+        audit.append(
+            tx,
+            "policy.loaded",
+            policies.version_id,
+            {"sha256": policies.sha256, "policies": [p.id for p in policies.policies]},
+        )
+
+
 @dataclass(frozen=True)
 class Transition:
     decision: dict[str, Any]
@@ -302,7 +313,7 @@ def act(
 
     def work(tx: Tx) -> dict[str, Any]:
         tx.update(decision_id, {"state": target, **changes}, version)  # the CAS: one winner per version
-        tx.merge([PolicyVersion(id=policies.version_id, sha256=policies.sha256)])
+        record_policy_version(tx, policies)
         if approval is not None:
             tx.create([approval])
             tx.link(

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(
         2_000_000_000, gt=0, description="Largest export file `warrant ingest` accepts, in bytes."
     )
+    approval_threshold: int = Field(
+        50_000, ge=0, description="Budget changes above this amount need two distinct approvers."
+    )
+    policies_dir: Path | None = Field(
+        None, description="Folder of the Cedar policies; default the installed policies/."
+    )
     mlflow_store: Path | None = Field(
         None, description="Directory of the embedded MLflow store; default $WARRANT_HOME/mlflow."
     )

@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from api.cli import db, governance, ingest, lineage, models, postmortem, sample
+from api.cli import db, decisions, governance, ingest, lineage, models, postmortem, sample
 from graph.errors import WarrantError
 
 app = typer.Typer(
@@ -37,6 +37,8 @@ app.add_typer(models.app, name="models")
 app.command("mlflow-ui")(models.mlflow_ui)
 app.add_typer(governance.policy_app, name="policy")
 app.add_typer(governance.audit_app, name="audit")
+app.add_typer(decisions.people_app, name="people")
+app.add_typer(decisions.decision_app, name="decision")
 
 
 def run() -> None:

@@ -61,6 +61,14 @@ def graph_env(embedded_settings: Settings, test_database: str) -> Iterator[dict[
         ["audit", "checkpoint"],
         ["audit", "report"],
         ["audit", "verify-report"],
+        ["people", "add"],
+        ["decision"],
+        ["decision", "propose"],
+        ["decision", "submit"],
+        ["decision", "approve"],
+        ["decision", "reject"],
+        ["decision", "show"],
+        ["decision", "list"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

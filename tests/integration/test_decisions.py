@@ -4,16 +4,23 @@ the audit chain alongside, and 50 concurrent approvals yielding exactly one tran
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from governance import audit, decisions
 from governance import policy as gates
+from graph.connect import open_store
 from graph.errors import ConcurrentModification
 from graph.lineage import mark_tainted
 from graph.model import DiagnosticRun, Extract, Finding, QualityCheck, Rel, Snapshot, Source
+from graph.settings import Settings
 from graph.store import GraphStore
+from tests.conftest import isolated_env
 
 CHECKED = {"sample_size_ok": True, "confounders_ok": True, "actionable": True}
 
@@ -25,6 +32,10 @@ def policies() -> gates.PolicySet:
 
 @pytest.fixture
 def world(graph: GraphStore) -> GraphStore:
+    return build_world(graph)
+
+
+def build_world(graph: GraphStore) -> GraphStore:
     graph.merge(
         [
             Source(id="src", name="Meta Ads", kind="ad_platform"),
@@ -179,3 +190,55 @@ def test_fifty_concurrent_approvals_make_exactly_one_transition(
     assert len(approvals) == 1
     chain = audit.verify(world)
     assert chain.ok, chain.line()
+
+
+def _warrant(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    warrant = str(Path(sys.executable).with_name("warrant"))
+    return subprocess.run(
+        [warrant, *args], env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL
+    )
+
+
+def test_the_cli_walks_a_decision_through_its_gates(embedded_settings: Settings, test_database: str) -> None:
+    with open_store(embedded_settings, database=test_database) as store:
+        build_world(store)
+    env = isolated_env(
+        embedded_settings, WARRANT_GRAPH_DATABASE=test_database, WARRANT_APPROVAL_THRESHOLD="1000"
+    )
+    proposed = _warrant(
+        "decision",
+        "propose",
+        "--as",
+        "ann",
+        "--kind",
+        "budget_reallocation",
+        "--title",
+        "Move 5k to search",
+        "--finding",
+        "f-ok",
+        "--amount",
+        "5000",
+        "--from",
+        "paid_social",
+        "--to",
+        "paid_search",
+        env=env,
+    )
+    assert proposed.returncode == 0, proposed.stderr
+    decision_id = proposed.stdout.split(": draft")[0].strip()  # "decision:...: draft (version 1)"
+    assert _warrant("decision", "submit", decision_id, "--as", "ann", env=env).returncode == 0
+    refused = _warrant("decision", "approve", decision_id, "--as", "aud", env=env)
+    assert refused.returncode == 2 and "Auditors read everything and change nothing" in refused.stderr
+    first = _warrant("decision", "approve", decision_id, "--as", "lee", "--comment", "fine", env=env)
+    assert (
+        first.returncode == 0 and "pending_approval" in first.stdout
+    )  # 5,000 > the 1,000 threshold set here
+    stale = _warrant("decision", "approve", decision_id, "--as", "kim", "--version", "2", env=env)
+    assert stale.returncode == 2 and "it changed since you read it" in stale.stderr
+    second = _warrant("decision", "approve", decision_id, "--as", "kim", env=env)
+    assert second.returncode == 0 and ": approved" in second.stdout
+    shown = json.loads(_warrant("decision", "show", decision_id, "--json", env=env).stdout)
+    assert {a["by"] for a in shown["approvals"]} == {"lee", "kim"}
+    assert all(a["evidence_sha256"] and a["policy_sha256"] for a in shown["approvals"])
+    verified = _warrant("audit", "verify", env=env)
+    assert verified.returncode == 0 and "audit chain valid" in verified.stdout

@@ -1,0 +1,146 @@
+"""`warrant people add` and `warrant decision propose|show|list|submit|approve|reject`.
+
+Until API keys exist (the HTTP API), the CLI names the acting person with `--as`; every action is
+still judged by the Cedar policies and recorded in the audit chain under that person."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.services import decisions as service
+from graph.settings import Settings
+
+people_app = typer.Typer(
+    help="People and their roles (analyst, governance_lead, auditor).", no_args_is_help=True
+)
+decision_app = typer.Typer(help="Decisions: propose, submit, approve, reject.", no_args_is_help=True)
+console = Console(highlight=False)
+AS_HELP = "The person acting (a Person id: warrant people add)."
+VERSION_HELP = (
+    "The version you decided on (from `decision show`); a newer one is a conflict, not a silent change."
+)
+
+
+@people_app.command("add")
+def add_person(
+    person_id: str = typer.Argument(..., help="A stable id, e.g. person:priya."),
+    name: str = typer.Option(..., "--name", help="Full name."),
+    roles: list[str] = typer.Option(..., "--role", help="analyst, governance_lead or auditor (repeatable)."),
+) -> None:
+    """Add a person, or change their name or roles (recorded in the audit chain)."""
+    person = service.add_person(Settings(), person_id, name, roles)
+    console.print(f"{person['id']}: {person['name']} ({', '.join(person['roles'])})")
+
+
+@decision_app.command("propose")
+def propose(
+    by: str = typer.Option(..., "--as", help=AS_HELP),
+    kind: str = typer.Option(
+        ..., "--kind", help="budget_reallocation, pause, creative_change, audience_change, process_change."
+    ),
+    title: str = typer.Option(..., "--title", help="What is decided, in one line."),
+    findings: list[str] = typer.Option(..., "--finding", help="A justifying finding id (repeatable)."),
+    amount: float | None = typer.Option(None, "--amount", help="Money moved (budget_reallocation)."),
+    source: str | None = typer.Option(None, "--from", help="Channel the budget leaves."),
+    target: str | None = typer.Option(None, "--to", help="Channel the budget goes to."),
+    share_bp: int | None = typer.Option(
+        None, "--share-bp", help="The amount in basis points of the source channel's budget."
+    ),
+    rationale: str = typer.Option("", "--rationale", help="Why, in the proposer's words."),
+) -> None:
+    """Draft a decision justified by findings; `decision submit` sends it for approval."""
+    decision = service.propose(
+        Settings(),
+        by=by,
+        kind=kind,
+        title=title,
+        findings=findings,
+        amount=amount,
+        from_channel=source,
+        to_channel=target,
+        budget_share_bp=share_bp,
+        rationale=rationale,
+    )
+    console.print(f"{decision['id']}: {decision['state']} (version {decision['version']})")
+
+
+def _act(action: str, decision_id: str, by: str, version: int | None, comment: str) -> None:
+    done = service.act(Settings(), decision_id, action, by=by, expected_version=version, comment=comment)
+    state = done.decision["state"]
+    console.print(f"{decision_id}: {state} (version {done.decision['version']})")
+    console.print(f"  policies: {', '.join(done.verdict.policies) or '-'}; {' '.join(done.verdict.reasons)}")
+    if action == "approve" and state == "pending_approval":
+        console.print("  above the two-approver threshold: a second governance lead must approve")
+
+
+@decision_app.command("submit")
+def submit(
+    decision_id: str = typer.Argument(...),
+    by: str = typer.Option(..., "--as", help=AS_HELP),
+    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
+) -> None:
+    """Send a draft for approval."""
+    _act("submit", decision_id, by, version, "")
+
+
+@decision_app.command("approve")
+def approve(
+    decision_id: str = typer.Argument(...),
+    by: str = typer.Option(..., "--as", help=AS_HELP),
+    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
+    comment: str = typer.Option("", "--comment", help="What the approver wants on the record."),
+) -> None:
+    """Approve a pending decision (refused, with the reason, when the policies say no)."""
+    _act("approve", decision_id, by, version, comment)
+
+
+@decision_app.command("reject")
+def reject(
+    decision_id: str = typer.Argument(...),
+    by: str = typer.Option(..., "--as", help=AS_HELP),
+    comment: str = typer.Option(..., "--comment", help="Why it is rejected."),
+    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
+) -> None:
+    """Reject a pending decision, saying why."""
+    _act("reject", decision_id, by, version, comment)
+
+
+@decision_app.command("show")
+def show(
+    decision_id: str = typer.Argument(...),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """A decision, its justifying findings and its approvals."""
+    view = service.show(Settings(), decision_id)
+    if as_json:
+        print(json.dumps(view.model_dump(mode="json"), indent=2, default=str))
+        return
+    d = view.decision
+    console.print(f"[bold]{d['id']}[/] {d['title']} [{d['state']}, version {d['version']}]")
+    console.print(
+        f"  {d['kind']} proposed by {d.get('proposer')}"
+        + (f", amount {d['amount']:,.0f}" if d.get("amount") else "")
+    )
+    for f in view.findings:
+        console.print(
+            f"  justified by {f['id']}: {f.get('title')}" + (" [red]TAINTED[/]" if f.get("tainted") else "")
+        )
+    for a in view.approvals:
+        console.print(
+            f"  {a['verdict']} by {a['by']} at {a['created_at']}: {a.get('reason')} {a.get('comment') or ''}"
+        )
+
+
+@decision_app.command("list")
+def list_decisions(
+    state: str | None = typer.Option(None, "--state", help="Only decisions in this state."),
+) -> None:
+    """Every decision, or those in one state."""
+    table = Table("id", "state", "kind", "title", "proposer", "version")
+    for d in service.list_decisions(Settings(), state):
+        table.add_row(d["id"], d["state"], d["kind"], d["title"], d.get("proposer", ""), str(d["version"]))
+    console.print(table)

@@ -1,0 +1,86 @@
+"""Use cases of decisions: people and roles, propose, submit, approve, reject, show and list.
+
+The policy set is loaded (and so validated) at every call: a bad policy file stops the command with
+its file and line before anything is read or written."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from governance import decisions as engine
+from governance import policy as gates
+from graph.connect import store_for
+from graph.model import Rel
+from graph.settings import Settings
+from graph.store import GraphStore
+
+
+class DecisionView(BaseModel):
+    decision: dict[str, Any]
+    findings: list[dict[str, Any]]
+    approvals: list[dict[str, Any]]
+
+
+def policies(settings: Settings) -> gates.PolicySet:
+    return gates.load(settings.policies_dir or gates.DEFAULT_DIR)
+
+
+def add_person(settings: Settings, person_id: str, name: str, roles: Sequence[str]) -> dict[str, Any]:
+    with store_for(settings) as store:
+        return engine.add_person(store, person_id, name, roles).model_dump()
+
+
+def propose(settings: Settings, *, by: str, store: GraphStore | None = None, **fields: Any) -> dict[str, Any]:
+    gates_ = policies(settings)
+    with store_for(settings, store) as graph:
+        node = engine.propose(graph, gates_, by=by, threshold=settings.approval_threshold, **fields)
+        return engine.load(graph, node.id)
+
+
+def act(
+    settings: Settings,
+    decision_id: str,
+    action: str,
+    *,
+    by: str,
+    expected_version: int | None = None,
+    comment: str = "",
+    store: GraphStore | None = None,
+) -> engine.Transition:
+    gates_ = policies(settings)
+    with store_for(settings, store) as graph:
+        return engine.act(
+            graph,
+            gates_,
+            decision_id,
+            action,
+            by=by,
+            expected_version=expected_version,
+            comment=comment,
+            threshold=settings.approval_threshold,
+        )
+
+
+def show(settings: Settings, decision_id: str, *, store: GraphStore | None = None) -> DecisionView:
+    with store_for(settings, store) as graph:
+        decision = engine.load(graph, decision_id)
+        findings = [
+            {"id": i, **p}
+            for i, (label, p) in sorted(graph.linked(decision_id, Rel.JUSTIFIED_BY, incoming=False).items())
+            if label == "Finding"
+        ]
+        approvals = [
+            {"id": i, **p}
+            for i, (label, p) in sorted(graph.linked(decision_id, Rel.ABOUT).items())
+            if label == "Approval"
+        ]
+        return DecisionView(decision=decision, findings=findings, approvals=approvals)
+
+
+def list_decisions(settings: Settings, state: str | None = None) -> list[dict[str, Any]]:
+    with store_for(settings) as graph:
+        rows = [{"id": i, **p} for i, (_, p) in sorted(graph.nodes("Decision").items())]
+    return [r for r in rows if state is None or r.get("state") == state]
