@@ -23,8 +23,8 @@ from typing import Any
 from governance import audit
 from governance import policy as gates
 from graph.errors import ConcurrentModification, InvalidGraphInput, NotFound, WarrantError
-from graph.lineage import trace
-from graph.model import Approval, Decision, Person, PolicyVersion, Rel
+from graph.lineage import TaintResult, trace
+from graph.model import Approval, Decision, Notification, Person, PolicyVersion, Rel
 from graph.store import GraphStore, Tx
 
 KINDS = ("budget_reallocation", "pause", "creative_change", "audience_change", "process_change")
@@ -348,3 +348,58 @@ def act(
         return tx.fetch([decision_id])[decision_id][1]
 
     return Transition(store.unit_of_work(work, by=by), verdict, approval)
+
+
+def after_taint(tx: Tx, taint: TaintResult) -> None:
+    """In the taint's unit of work: audit it, send every approved (not yet executed) decision it
+    reached back to pending approval with the reason, and tell its proposer and approvers."""
+    audit.append(
+        tx,
+        "taint",
+        taint.origin,
+        {"reason": taint.reason, "flagged": taint.flagged, "already_tainted": taint.already_tainted},
+    )
+    touched = tx.fetch(taint.flagged)
+    reopened = {
+        i: p for i, (label, p) in touched.items() if label == "Decision" and p.get("state") == "approved"
+    }
+    if not reopened:
+        return
+    tx.revise(reopened, {i: {"state": "pending_approval", "approvers": []} for i in reopened})
+    notes = []
+    for decision_id, props in sorted(reopened.items()):
+        message = (
+            f"{decision_id} ({props.get('title')}) is back to pending approval: evidence it rests on was "
+            f"tainted from {taint.origin} by {taint.by}: {taint.reason}"
+        )
+        people = dict.fromkeys([props.get("proposer") or "", *(props.get("approvers") or [])])
+        for person_id in filter(None, people):
+            notes.append(
+                Notification(
+                    id=f"notification:{decision_id.removeprefix('decision:')}:{person_id}:{tx.now}",
+                    person=person_id,
+                    subject_id=decision_id,
+                    message=message,
+                )
+            )
+        audit.append(
+            tx,
+            "decision.reopened",
+            decision_id,
+            {
+                "from": "approved",
+                "to": "pending_approval",
+                "taint_origin": taint.origin,
+                "reason": taint.reason,
+                "cleared_approvers": list(props.get("approvers") or []),
+            },
+        )
+    tx.create(notes)
+    tx.link([(n.id, Rel.ABOUT, n.subject_id) for n in notes])
+
+
+def notifications(store: GraphStore, person_id: str, *, unread_only: bool = True) -> list[dict[str, Any]]:
+    rows = [
+        {"id": i, **p} for i, (_, p) in store.nodes("Notification").items() if p.get("person") == person_id
+    ]
+    return sorted((r for r in rows if not (unread_only and r.get("read"))), key=lambda r: r["created_at"])

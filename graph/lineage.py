@@ -8,6 +8,7 @@ and decision in one unit of work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -95,11 +96,19 @@ class TaintResult:
     already_tainted: list[str]
 
 
-def mark_tainted(store: GraphStore, node_id: str, reason: str, *, by: str | None = None) -> TaintResult:
+def mark_tainted(
+    store: GraphStore,
+    node_id: str,
+    reason: str,
+    *,
+    by: str | None = None,
+    then: Callable[[Tx, TaintResult], None] | None = None,
+) -> TaintResult:
     """Flag `node_id` and every downstream finding and decision, recording who did it and why.
 
     One unit of work: either every flag (with the revisions that keep the untainted past) is
-    written, or none. Nodes flagged earlier are left as they are and reported.
+    written, or none. Nodes flagged earlier are left as they are and reported. `then` runs in the
+    same unit of work (governance audits the taint and reopens the decisions it touched there).
     """
     if not reason.strip():
         raise ValueError("a taint needs a reason")
@@ -123,7 +132,7 @@ def mark_tainted(store: GraphStore, node_id: str, reason: str, *, by: str | None
             "tainted_at": tx.now,
         }
         tx.revise(fresh, {i: {**marks, "taint_origin": node_id} for i in fresh})
-        return TaintResult(
+        result = TaintResult(
             origin=node_id,
             reason=reason,
             by=tx.by,
@@ -131,5 +140,8 @@ def mark_tainted(store: GraphStore, node_id: str, reason: str, *, by: str | None
             flagged=sorted(fresh),
             already_tainted=sorted(set(targets) - set(fresh)),
         )
+        if then is not None:
+            then(tx, result)
+        return result
 
     return store.unit_of_work(work, by=by)

@@ -299,6 +299,16 @@ class Approval(Node):
     evidence_sha256: str = ""
 
 
+class Notification(Node):
+    """Something a person must see: a decision they proposed or approved was reopened, and why."""
+
+    mutable: ClassVar[bool] = True
+    person: str  # Person id
+    subject_id: str
+    message: str
+    read: bool = False
+
+
 class Execution(Node):
     mutable: ClassVar[bool] = True
     adapter: str

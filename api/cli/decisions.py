@@ -144,3 +144,13 @@ def list_decisions(
     for d in service.list_decisions(Settings(), state):
         table.add_row(d["id"], d["state"], d["kind"], d["title"], d.get("proposer", ""), str(d["version"]))
     console.print(table)
+
+
+@decision_app.command("inbox")
+def inbox(by: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
+    """What you must see: decisions you proposed or approved that were reopened, and why."""
+    notes = service.inbox(Settings(), by)
+    if not notes:
+        console.print("nothing new")
+    for n in notes:
+        console.print(f"{n['created_at']}  {n['message']}")

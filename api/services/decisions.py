@@ -84,3 +84,9 @@ def list_decisions(settings: Settings, state: str | None = None) -> list[dict[st
     with store_for(settings) as graph:
         rows = [{"id": i, **p} for i, (_, p) in sorted(graph.nodes("Decision").items())]
     return [r for r in rows if state is None or r.get("state") == state]
+
+
+def inbox(settings: Settings, person_id: str) -> list[dict[str, Any]]:
+    with store_for(settings) as graph:
+        engine.person(graph, person_id)
+        return engine.notifications(graph, person_id)

@@ -21,8 +21,12 @@ def impact(settings: Settings, node_id: str, as_of: datetime | None = None) -> l
 
 
 def taint(settings: Settings, node_id: str, reason: str, by: str | None = None) -> lineage.TaintResult:
+    """Flag what a bad source fed; in the same unit of work, audit it and reopen the approved
+    decisions it reached (governance.decisions.after_taint)."""
+    from governance.decisions import after_taint
+
     with open_store(settings) as store:
-        return lineage.mark_tainted(store, node_id, reason, by=by or settings.actor)
+        return lineage.mark_tainted(store, node_id, reason, by=by or settings.actor, then=after_taint)
 
 
 def export(settings: Settings, node_id: str, fmt: str, as_of: datetime | None = None) -> tuple[Any, str]:

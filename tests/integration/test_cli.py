@@ -69,6 +69,7 @@ def graph_env(embedded_settings: Settings, test_database: str) -> Iterator[dict[
         ["decision", "reject"],
         ["decision", "show"],
         ["decision", "list"],
+        ["decision", "inbox"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

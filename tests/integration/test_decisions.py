@@ -14,6 +14,7 @@ import pytest
 
 from governance import audit, decisions
 from governance import policy as gates
+from graph import audit as graph_audit
 from graph.connect import open_store
 from graph.errors import ConcurrentModification
 from graph.lineage import mark_tainted
@@ -114,7 +115,7 @@ def test_a_decision_goes_draft_pending_approved_with_its_trail(
     assert policies.version_id in world.linked(done.approval.id, Rel.JUDGED_BY, incoming=False)
     chain = audit.verify(world)
     assert chain.ok, chain.line()
-    actions = [e["action"] for e in __import__("graph.audit", fromlist=["events"]).events(world)]
+    actions = [e["action"] for e in graph_audit.events(world)]
     assert actions[-3:] == ["decision.proposed", "decision.submit", "decision.approve"]
     with pytest.raises(decisions.Refused, match="submit a decision that is approved"):
         decisions.act(world, policies, d.id, "submit", by="ann")  # approved is not a draft
@@ -242,3 +243,27 @@ def test_the_cli_walks_a_decision_through_its_gates(embedded_settings: Settings,
     assert all(a["evidence_sha256"] and a["policy_sha256"] for a in shown["approvals"])
     verified = _warrant("audit", "verify", env=env)
     assert verified.returncode == 0 and "audit chain valid" in verified.stdout
+
+
+def test_a_taint_reopens_approved_decisions_and_tells_their_people(
+    world: GraphStore, policies: gates.PolicySet
+) -> None:
+    d = _propose(world, policies)
+    decisions.act(world, policies, d.id, "approve", by="lee")
+    untouched = decisions.propose(
+        world, policies, by="ann", kind="pause", title="Pause on another run", findings=["f-gate"]
+    )
+    mark_tainted(world, "src", "Meta export counted view-through twice", by="aud", then=decisions.after_taint)
+    reopened = decisions.load(world, d.id)
+    assert reopened["state"] == "pending_approval" and reopened["approvers"] == [] and reopened["tainted"]
+    for person_id in ("ann", "lee"):
+        inbox = decisions.notifications(world, person_id)
+        assert [n["subject_id"] for n in inbox] == [d.id]
+        assert "Meta export counted view-through twice" in inbox[0]["message"]
+    assert decisions.notifications(world, "kim") == []
+    assert decisions.load(world, untouched.id)["state"] == "draft"  # a draft is not reopened, only flagged
+    events = graph_audit.events(world)
+    assert [e["action"] for e in events[-2:]] == ["taint", "decision.reopened"]
+    assert audit.verify(world).ok
+    with pytest.raises(decisions.Refused, match="be untainted"):
+        decisions.act(world, policies, d.id, "approve", by="kim")
