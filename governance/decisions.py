@@ -266,9 +266,10 @@ def act(
     comment: str = "",
     threshold: int = 50_000,
 ) -> Transition:
-    """`submit`, `approve` or `reject` a decision, as `by`, on the version they saw."""
-    if action not in ("submit", "approve", "reject"):
-        raise InvalidGraphInput(f"unknown action {action!r}")
+    """`submit`, `approve`, `reject`, `verify` or `rollback` a decision, as `by`, on the version
+    they saw."""
+    if action not in ("submit", "approve", "reject", "verify", "rollback"):
+        raise InvalidGraphInput(f"unknown action {action!r} (execution is `governance.execution.execute`)")
     who = person(store, by)
     current = load(store, decision_id)
     version = current["version"] if expected_version is None else expected_version
@@ -288,6 +289,10 @@ def act(
         target, changes = "pending_approval", {}
     elif action == "reject":
         target, changes = "rejected", {}
+    elif action == "verify":
+        target, changes = "verified", {}
+    elif action == "rollback":
+        target, changes = "rolled_back", {}
     else:
         approvers.append(by)
         needed = (

@@ -312,7 +312,9 @@ class Notification(Node):
 class Execution(Node):
     mutable: ClassVar[bool] = True
     adapter: str
-    status: str = "pending"
+    status: str = "requested"  # requested | submitted | confirmed
+    idempotency_key: str = ""
+    external_id: str | None = None
 
 
 # --- PROV agents -----------------------------------------------------------------------------

@@ -154,3 +154,38 @@ def inbox(by: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
         console.print("nothing new")
     for n in notes:
         console.print(f"{n['created_at']}  {n['message']}")
+
+
+@decision_app.command("execute")
+def execute(
+    decision_id: str = typer.Argument(...),
+    by: str = typer.Option(..., "--as", help=AS_HELP),
+    adapter: str = typer.Option(
+        "file", "--adapter", help="file (a signed change order) or simulated (a fake platform)."
+    ),
+) -> None:
+    """Execute an approved decision, exactly once; run it again to resume an interrupted execution."""
+    done = service.execute(Settings(), decision_id, by=by, adapter=adapter)
+    console.print(f"{decision_id}: {done['state']} (version {done['version']})")
+
+
+@decision_app.command("verify")
+def verify(
+    decision_id: str = typer.Argument(...),
+    by: str = typer.Option(..., "--as", help=AS_HELP),
+    comment: str = typer.Option("", "--comment", help="What the realised metrics showed."),
+    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
+) -> None:
+    """Record that an executed change did what it promised."""
+    _act("verify", decision_id, by, version, comment)
+
+
+@decision_app.command("rollback")
+def rollback(
+    decision_id: str = typer.Argument(...),
+    by: str = typer.Option(..., "--as", help=AS_HELP),
+    comment: str = typer.Option(..., "--comment", help="Why it is rolled back."),
+    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
+) -> None:
+    """Record that an executed change was rolled back, and why."""
+    _act("rollback", decision_id, by, version, comment)

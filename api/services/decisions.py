@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from governance import decisions as engine
 from governance import policy as gates
 from graph.connect import store_for
+from graph.errors import InvalidGraphInput
 from graph.model import Rel
 from graph.settings import Settings
 from graph.store import GraphStore
@@ -90,3 +91,23 @@ def inbox(settings: Settings, person_id: str) -> list[dict[str, Any]]:
     with store_for(settings) as graph:
         engine.person(graph, person_id)
         return engine.notifications(graph, person_id)
+
+
+def execute(
+    settings: Settings, decision_id: str, *, by: str, adapter: str, store: GraphStore | None = None
+) -> dict[str, Any]:
+    """Execute an approved decision through `adapter` (`file` or `simulated`), or resume one."""
+    from governance import audit, execution
+
+    root = settings.home.resolve() / "execution"
+    if adapter == "file":
+        chosen: Any = execution.FileAdapter(root / "change-orders", audit.key_path(settings.home))
+    elif adapter == "simulated":
+        chosen = execution.SimulatedPlatform(root / "simulated-platform.json")
+    else:
+        raise InvalidGraphInput(f"adapter must be file or simulated, not {adapter!r}")
+    gates_ = policies(settings)
+    with store_for(settings, store) as graph:
+        return execution.execute(
+            graph, gates_, decision_id, chosen, by=by, threshold=settings.approval_threshold
+        )

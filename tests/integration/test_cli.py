@@ -70,6 +70,9 @@ def graph_env(embedded_settings: Settings, test_database: str) -> Iterator[dict[
         ["decision", "show"],
         ["decision", "list"],
         ["decision", "inbox"],
+        ["decision", "execute"],
+        ["decision", "verify"],
+        ["decision", "rollback"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
