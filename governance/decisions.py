@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from governance import audit
@@ -95,10 +96,11 @@ class Evidence:
         }
 
 
-def evidence(store: GraphStore, finding_ids: Sequence[str]) -> Evidence:
+def evidence(store: GraphStore, finding_ids: Sequence[str], as_of: datetime | None = None) -> Evidence:
     """Each finding's checks, taint and drift marks, the quality checks of the snapshots it rests
-    on, and a digest of the whole trace (ids, labels, versions and hashes)."""
-    traces = [trace(store, f) for f in sorted(set(finding_ids))]
+    on, and a digest of the whole trace (ids, labels, versions and hashes). With `as_of`, the
+    evidence as it stood then: an auditor reproduces the digest an approval stored."""
+    traces = [trace(store, f, as_of=as_of) for f in sorted(set(finding_ids))]
     nodes: dict[str, dict[str, Any]] = {}
     for t in traces:
         nodes.update(t.nodes)

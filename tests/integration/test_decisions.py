@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,15 @@ def test_a_taint_reopens_approved_decisions_and_tells_their_people(
     assert audit.verify(world).ok
     with pytest.raises(decisions.Refused, match="be untainted"):
         decisions.act(world, policies, d.id, "approve", by="kim")
+
+
+def test_an_auditor_reproduces_what_the_approver_was_shown(
+    world: GraphStore, policies: gates.PolicySet
+) -> None:
+    d = _propose(world, policies)
+    done = decisions.act(world, policies, d.id, "approve", by="lee")
+    stored = world.properties_of([done.approval.id])[done.approval.id][1]
+    mark_tainted(world, "src", "found later", then=decisions.after_taint)  # the evidence changes after
+    assert decisions.evidence(world, ["f-ok"]).sha256 != stored["evidence_sha256"]
+    at = datetime.fromisoformat(stored["created_at"].replace("Z", "+00:00"))
+    assert decisions.evidence(world, ["f-ok"], as_of=at).sha256 == stored["evidence_sha256"]
