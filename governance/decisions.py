@@ -137,7 +137,7 @@ def evidence(store: GraphStore, finding_ids: Sequence[str], as_of: datetime | No
     )
 
 
-def _policy_view(decision: dict[str, Any], ev: Evidence) -> dict[str, Any]:
+def policy_view(decision: dict[str, Any], ev: Evidence) -> dict[str, Any]:
     return {
         "id": decision["id"],
         "kind": decision["kind"],
@@ -150,7 +150,7 @@ def _policy_view(decision: dict[str, Any], ev: Evidence) -> dict[str, Any]:
     }
 
 
-def _justifying(store: GraphStore, decision_id: str) -> list[str]:
+def justifying(store: GraphStore, decision_id: str) -> list[str]:
     return sorted(
         i
         for i, (label, _) in store.linked(decision_id, Rel.JUSTIFIED_BY, incoming=False).items()
@@ -212,7 +212,7 @@ def propose(
         policies,
         who,
         "propose",
-        _policy_view({**node.model_dump(), "state": "draft"}, ev),
+        policy_view({**node.model_dump(), "state": "draft"}, ev),
         two_approver_threshold=threshold,
     )
     if not verdict.allowed:
@@ -280,9 +280,9 @@ def act(
             f"{decision_id} is at version {current['version']}, not {version}: it changed since you read "
             "it (someone else acted on it); reload it and decide again"
         )
-    ev = evidence(store, _justifying(store, decision_id))
+    ev = evidence(store, justifying(store, decision_id))
     verdict = gates.evaluate(
-        policies, who, action, _policy_view(current, ev), two_approver_threshold=threshold
+        policies, who, action, policy_view(current, ev), two_approver_threshold=threshold
     )
     if not verdict.allowed:
         raise Refused(verdict)

@@ -216,9 +216,9 @@ def execute(
     change."""
     who = engine.person(store, by)
     current = engine.load(store, decision_id)
-    ev = engine.evidence(store, engine._justifying(store, decision_id))
+    ev = engine.evidence(store, engine.justifying(store, decision_id))
     verdict = gates.evaluate(
-        policies, who, "execute", engine._policy_view(current, ev), two_approver_threshold=threshold
+        policies, who, "execute", engine.policy_view(current, ev), two_approver_threshold=threshold
     )
     if not verdict.allowed:
         raise engine.Refused(verdict)

@@ -36,10 +36,13 @@ DESIGN_LABELS = {
     "Person",
     "AuditEvent",
 }
+# Beyond DESIGN.md: issue 6 asks for "a notification record" people see when a taint reopens a
+# decision they proposed or approved.
+LABELS = DESIGN_LABELS | {"Notification"}
 
 
 def test_every_label_of_the_design_has_a_model() -> None:
-    assert set(NODE_TYPES) == DESIGN_LABELS
+    assert set(NODE_TYPES) == LABELS
     assert all(cls.label == name for name, cls in NODE_TYPES.items())
     with pytest.raises(InvalidGraphInput, match="unknown node label 'Node'"):
         node_type("Node")
@@ -56,7 +59,15 @@ def test_timestamps_are_fixed_width_utc_so_text_order_is_time_order() -> None:
 
 def test_properties_leave_system_fields_to_the_store() -> None:
     node = Decision(id="d", kind="pause", title="t", version=3, created_by="x", amount=None)
-    assert node.properties() == {"kind": "pause", "title": "t", "state": "draft", "tainted": False}
+    assert node.properties() == {
+        "kind": "pause",
+        "title": "t",
+        "state": "draft",
+        "tainted": False,
+        "rationale": "",
+        "proposer": "",
+        "approvers": [],
+    }
     with pytest.raises(ValidationError):
         Source(id="", name="x")
     with pytest.raises(ValidationError):
