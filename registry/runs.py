@@ -37,7 +37,7 @@ class SnapshotInput:
     table: str
     mapping: str
     rows: int | None
-    extracts: list[dict[str, Any]]  # id, path
+    extracts: list[dict[str, Any]]  # id, path (the snapshot file when an extract has no path)
 
 
 def flat_params(a: Assumptions) -> dict[str, str]:
@@ -146,8 +146,7 @@ def log_postmortem(
 
 
 def _dataset(s: SnapshotInput) -> tuple[MetaDataset, dict[str, str]]:
-    first = next((e for e in s.extracts if e.get("path")), None)
-    source = resolve_dataset_source(first["path"]) if first else resolve_dataset_source(f"snapshot:{s.id}")
+    source = resolve_dataset_source(s.extracts[0]["path"])  # the service gives every input a path
     dataset = MetaDataset(source=source, name=f"{s.table}/{s.mapping}", digest=s.id[:DIGEST_CHARS])
     tags = {
         "warrant.snapshot": s.id,

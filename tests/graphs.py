@@ -1,4 +1,5 @@
-"""A small auditor's graph: two decisions resting on findings, a run, snapshots, extracts, sources.
+"""Small graphs for tests: an auditor's graph (two decisions resting on findings, a run, snapshots,
+extracts, sources) and a world to decide on (`build_world`: findings of each kind of evidence).
 
 src_meta <- ex_meta <-+
                       +- snap1 <- run1 -> mv1      f1, f2 -WAS_GENERATED_BY-> run1
@@ -8,12 +9,14 @@ src_ga   <- ex_ga   <- snap2 <- run2 <- f3 <- d3   (unrelated to the first chain
 
 from __future__ import annotations
 
+from governance import decisions
 from graph.model import (
     Decision,
     DiagnosticRun,
     Extract,
     Finding,
     ModelVersion,
+    QualityCheck,
     Rel,
     Snapshot,
     Source,
@@ -63,3 +66,53 @@ def build_audit_graph(store: GraphStore) -> None:
         ]
     )
     store.link(EDGES)
+
+
+CHECKED = {"sample_size_ok": True, "confounders_ok": True, "actionable": True}
+
+
+def build_world(graph: GraphStore) -> GraphStore:
+    graph.merge(
+        [
+            Source(id="src", name="Meta Ads", kind="ad_platform"),
+            Extract(id="ex", file="meta.csv", sha256="a" * 64, rows=10),
+            Snapshot(id="snap", sha256="b" * 64, schema_version="1"),
+            Snapshot(id="snap-bad", sha256="c" * 64, schema_version="1"),
+            QualityCheck(id="qc-ok", name="completeness", result="pass"),
+            QualityCheck(id="qc-bad", name="duplicates", result="fail", blocking=True),
+            DiagnosticRun(id="run", code_version="x"),
+            DiagnosticRun(id="run-bad", code_version="x"),
+            Finding(id="f-ok", title="Social MQLs stall", **CHECKED),
+            Finding(
+                id="f-hyp",
+                title="Tuesdays convert worse",
+                sample_size_ok=True,
+                confounders_ok=True,
+                actionable=False,
+            ),
+            Finding(
+                id="f-drift", title="Search CPC rose", drifted=True, drift_reason="ctr drifted", **CHECKED
+            ),
+            Finding(id="f-gate", title="Rests on a failed gate", **CHECKED),
+        ]
+    )
+    graph.link(
+        [
+            ("ex", Rel.WAS_DERIVED_FROM, "src"),
+            ("snap", Rel.WAS_DERIVED_FROM, "ex"),
+            ("snap-bad", Rel.WAS_DERIVED_FROM, "ex"),
+            ("qc-ok", Rel.ABOUT, "snap"),
+            ("qc-bad", Rel.ABOUT, "snap-bad"),
+            ("run", Rel.USED, "snap"),
+            ("run-bad", Rel.USED, "snap-bad"),
+            ("f-ok", Rel.WAS_GENERATED_BY, "run"),
+            ("f-hyp", Rel.WAS_GENERATED_BY, "run"),
+            ("f-drift", Rel.WAS_GENERATED_BY, "run"),
+            ("f-gate", Rel.WAS_GENERATED_BY, "run-bad"),
+        ]
+    )
+    decisions.add_person(graph, "ann", "Ann Analyst", ["analyst"])
+    decisions.add_person(graph, "lee", "Lee Lead", ["governance_lead"])
+    decisions.add_person(graph, "kim", "Kim Lead", ["governance_lead"])
+    decisions.add_person(graph, "aud", "Avi Auditor", ["auditor"])
+    return graph

@@ -19,69 +19,11 @@ from graph import audit as graph_audit
 from graph.connect import open_store
 from graph.errors import ConcurrentModification
 from graph.lineage import mark_tainted
-from graph.model import DiagnosticRun, Extract, Finding, QualityCheck, Rel, Snapshot, Source
+from graph.model import Rel
 from graph.settings import Settings
 from graph.store import GraphStore
 from tests.conftest import isolated_env
-
-CHECKED = {"sample_size_ok": True, "confounders_ok": True, "actionable": True}
-
-
-@pytest.fixture(scope="module")
-def policies() -> gates.PolicySet:
-    return gates.load()
-
-
-@pytest.fixture
-def world(graph: GraphStore) -> GraphStore:
-    return build_world(graph)
-
-
-def build_world(graph: GraphStore) -> GraphStore:
-    graph.merge(
-        [
-            Source(id="src", name="Meta Ads", kind="ad_platform"),
-            Extract(id="ex", file="meta.csv", sha256="a" * 64, rows=10),
-            Snapshot(id="snap", sha256="b" * 64, schema_version="1"),
-            Snapshot(id="snap-bad", sha256="c" * 64, schema_version="1"),
-            QualityCheck(id="qc-ok", name="completeness", result="pass"),
-            QualityCheck(id="qc-bad", name="duplicates", result="fail", blocking=True),
-            DiagnosticRun(id="run", code_version="x"),
-            DiagnosticRun(id="run-bad", code_version="x"),
-            Finding(id="f-ok", title="Social MQLs stall", **CHECKED),
-            Finding(
-                id="f-hyp",
-                title="Tuesdays convert worse",
-                sample_size_ok=True,
-                confounders_ok=True,
-                actionable=False,
-            ),
-            Finding(
-                id="f-drift", title="Search CPC rose", drifted=True, drift_reason="ctr drifted", **CHECKED
-            ),
-            Finding(id="f-gate", title="Rests on a failed gate", **CHECKED),
-        ]
-    )
-    graph.link(
-        [
-            ("ex", Rel.WAS_DERIVED_FROM, "src"),
-            ("snap", Rel.WAS_DERIVED_FROM, "ex"),
-            ("snap-bad", Rel.WAS_DERIVED_FROM, "ex"),
-            ("qc-ok", Rel.ABOUT, "snap"),
-            ("qc-bad", Rel.ABOUT, "snap-bad"),
-            ("run", Rel.USED, "snap"),
-            ("run-bad", Rel.USED, "snap-bad"),
-            ("f-ok", Rel.WAS_GENERATED_BY, "run"),
-            ("f-hyp", Rel.WAS_GENERATED_BY, "run"),
-            ("f-drift", Rel.WAS_GENERATED_BY, "run"),
-            ("f-gate", Rel.WAS_GENERATED_BY, "run-bad"),
-        ]
-    )
-    decisions.add_person(graph, "ann", "Ann Analyst", ["analyst"])
-    decisions.add_person(graph, "lee", "Lee Lead", ["governance_lead"])
-    decisions.add_person(graph, "kim", "Kim Lead", ["governance_lead"])
-    decisions.add_person(graph, "aud", "Avi Auditor", ["auditor"])
-    return graph
+from tests.graphs import build_world
 
 
 def _propose(world: GraphStore, policies: gates.PolicySet, amount: float = 20_000, findings=("f-ok",)):  # type: ignore[no-untyped-def]

@@ -310,12 +310,6 @@ def test_drifted_inputs_mark_the_model_version_and_its_findings(
         "warrant-response": True,
         "warrant-fatigue": True,
         "warrant-scorecard": True,
-        "warrant-attribution": None,
-        "warrant-drivers": None,
-    } or marks == {
-        "warrant-response": True,
-        "warrant-fatigue": True,
-        "warrant-scorecard": True,
         "warrant-attribution": False,
         "warrant-drivers": False,
     }
