@@ -155,6 +155,9 @@ class Reallocation(BaseModel):
     extrapolated: bool
     warnings: tuple[str, ...]
     parameters: ResponseParameters
+    # The fitted curves behind the proposal, draws included: what a decision's promise is computed
+    # from (`expected`), and what monitoring later holds the realised outcome against.
+    curves: tuple[ChannelResponse, ...] = ()
 
 
 def _hill(spend: np.ndarray, ymax: float, half: float, k: float) -> np.ndarray:
@@ -521,4 +524,22 @@ def reallocate(
         extrapolated=bool(outside),
         warnings=tuple(warnings),
         parameters=p,
+        curves=tuple(usable),
     )
+
+
+def expected(responses: Sequence[ChannelResponse], spend: Mapping[str, float]) -> Estimate:
+    """The summed expected daily outcome of the channels in `spend` at those daily spends, with
+    the bootstrap band (draws paired by index), marked when any spend leaves its observed range."""
+    if not spend:
+        raise ValueError("no channel to price")
+    by_channel = {r.channel: r for r in responses}
+    missing = sorted(set(spend) - {c for c, r in by_channel.items() if r.curve is not None})
+    if missing:
+        raise ValueError(f"no fitted response curve for {', '.join(missing)}")
+    chosen = [by_channel[c] for c in sorted(spend)]
+    levels = np.array([float(spend[r.channel]) for r in chosen])
+    point, draws = _totals(chosen, levels)
+    outside = [r.channel for r, x in zip(chosen, levels, strict=True) if not r.in_range(float(x))]
+    p = chosen[0].parameters
+    return _band(point, draws, p, min(r.n_days for r in chosen), outside)

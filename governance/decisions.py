@@ -178,6 +178,10 @@ def propose(
     to_channel: str | None = None,
     budget_share_bp: int | None = None,
     rationale: str = "",
+    period_days: int | None = None,
+    promise: str = "",
+    promise_note: str = "",
+    rolls_back: str | None = None,
     threshold: int = 50_000,
 ) -> Decision:
     """A draft decision JUSTIFIED_BY `findings`, attributed to its proposer (who must be allowed to)."""
@@ -207,6 +211,10 @@ def propose(
         budget_share_bp=budget_share_bp,
         rationale=rationale,
         proposer=by,
+        period_days=period_days,
+        promise=promise,
+        promise_note=promise_note,
+        rolls_back=rolls_back,
     )
     verdict = gates.evaluate(
         policies,
@@ -227,12 +235,20 @@ def propose(
         tx.link(
             [(decision_id, Rel.JUSTIFIED_BY, f) for f in sorted(set(findings))]
             + [(decision_id, Rel.WAS_ATTRIBUTED_TO, by)]
+            + ([(decision_id, Rel.ABOUT, rolls_back)] if rolls_back else [])
         )
         audit.append(
             tx,
             "decision.proposed",
             decision_id,
-            {"by": by, "kind": kind, "findings": sorted(set(findings)), "amount": amount},
+            {
+                "by": by,
+                "kind": kind,
+                "findings": sorted(set(findings)),
+                "amount": amount,
+                "promise": promise,
+                "rolls_back": rolls_back,
+            },
         )
         return node
 

@@ -285,6 +285,17 @@ def execute(
             decision_id,
             {"by": by, "external_id": external, "key": key, "adapter": adapter.name},
         )
+        reversed_ = decision.get("rolls_back")
+        if reversed_:  # executing a rollback rolls the original back
+            original = tx.fetch([reversed_]).get(reversed_)
+            if original and original[1].get("state") == "executed":
+                tx.update(reversed_, {"state": "rolled_back"}, original[1]["version"])
+                audit.append(
+                    tx,
+                    "decision.rollback",
+                    reversed_,
+                    {"by": by, "from": "executed", "to": "rolled_back", "via": decision_id},
+                )
         return tx.fetch([decision_id])[decision_id][1]
 
     return store.unit_of_work(confirmed, by=by)

@@ -208,6 +208,14 @@ class ActionItem(Node):
     owner: str | None = None
     due: str | None = None
     status: str = "open"
+    # The expected effect (`diagnostics.monitoring.Expectation` as JSON), when it was set, and the
+    # metric's value in the post-mortem's data; monitoring fills `outcome` once data covers `by`.
+    expect: str = ""
+    expect_set_at: str | None = None
+    expect_baseline: float | None = None
+    outcome: str | None = None  # achieved | missed | undetermined
+    outcome_value: float | None = None
+    outcome_note: str = ""
 
 
 class Decision(Node, TaintMarks):
@@ -222,6 +230,12 @@ class Decision(Node, TaintMarks):
     rationale: str = ""
     proposer: str = ""  # Person id
     approvers: list[str] = Field(default_factory=list)  # Person ids, in order
+    period_days: int | None = Field(None, ge=1)  # over how many days `amount` moves
+    promise: str = ""  # JSON `diagnostics.monitoring.Promise`: what the curves expected of it
+    promise_note: str = ""  # why there is no promise, when there is none
+    monitor_status: str | None = None  # too_early | shortfall | met | exceeded
+    monitor: str = ""  # the last monitoring message
+    rolls_back: str | None = None  # the executed decision this one reverses
 
 
 class PolicyVersion(Node):

@@ -163,3 +163,19 @@ def fail(reg: Registry, mlflow_run_id: str, reason: str) -> None:
         client: Any = reg.client
         client.set_tag(mlflow_run_id, "warrant.failure", reason[:500])
         client.set_terminated(mlflow_run_id, status="FAILED")
+
+
+def read_output(reg: Registry, mlflow_run_id: str, name: str) -> str:
+    """A model's output (`outputs/<name>.json`) as the post-mortem logged it: what a decision's
+    promise is priced from, so it is the run's own numbers, not a recomputation."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="warrant-output-") as tmp:
+        try:
+            local = reg.client.download_artifacts(  # type: ignore[attr-defined]
+                mlflow_run_id, f"outputs/{name}.json", tmp
+            )
+        except Exception as exc:
+            raise unavailable(reg.uri, exc) from exc
+        return Path(local).read_text(encoding="utf-8")

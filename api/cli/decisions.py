@@ -1,4 +1,4 @@
-"""`warrant people add` and `warrant decision propose|show|list|submit|approve|reject`.
+"""`warrant people add` and `warrant decision propose|show|list|submit|approve|reject|execute|monitor`.
 
 Until API keys exist (the HTTP API), the CLI names the acting person with `--as`; every action is
 still judged by the Cedar policies and recorded in the audit chain under that person."""
@@ -51,8 +51,14 @@ def propose(
         None, "--share-bp", help="The amount in basis points of the source channel's budget."
     ),
     rationale: str = typer.Option("", "--rationale", help="Why, in the proposer's words."),
+    period_days: int | None = typer.Option(
+        None, "--period-days", min=1, help="Days over which the amount moves (default 28)."
+    ),
 ) -> None:
-    """Draft a decision justified by findings; `decision submit` sends it for approval."""
+    """Draft a decision justified by findings; `decision submit` sends it for approval.
+
+    A budget reallocation is priced on the response curves of the post-mortem behind its findings:
+    the leads a day it promises, with their interval, which monitoring later holds it to."""
     decision = service.propose(
         Settings(),
         by=by,
@@ -64,8 +70,28 @@ def propose(
         to_channel=target,
         budget_share_bp=share_bp,
         rationale=rationale,
+        period_days=period_days,
     )
     console.print(f"{decision['id']}: {decision['state']} (version {decision['version']})")
+    _print_promise(decision)
+
+
+def _print_promise(d: dict) -> None:
+    if d.get("promise"):
+        p = json.loads(d["promise"])
+        after, before = p["expected_after"], p["expected_before"]
+        band = after.get("interval") or {}
+        console.print(
+            f"  promises {after['value']:.1f} leads a day [{band.get('low', float('nan')):.1f}, "
+            f"{band.get('high', float('nan')):.1f}] in {p['from_channel']} + {p['to_channel']} "
+            f"(now {before['value']:.1f}), moving {p['daily_shift']:,.0f} a day for {p['period_days']} days"
+        )
+    elif d.get("promise_note"):
+        console.print(f"  no promise: {d['promise_note']}")
+    if d.get("monitor_status"):
+        console.print(f"  monitoring: {d['monitor_status']}: {d.get('monitor')}")
+    if d.get("rolls_back"):
+        console.print(f"  rolls back {d['rolls_back']}")
 
 
 def _act(action: str, decision_id: str, by: str, version: int | None, comment: str) -> None:
@@ -125,6 +151,7 @@ def show(
         f"  {d['kind']} proposed by {d.get('proposer')}"
         + (f", amount {d['amount']:,.0f}" if d.get("amount") else "")
     )
+    _print_promise(d)
     for f in view.findings:
         console.print(
             f"  justified by {f['id']}: {f.get('title')}" + (" [red]TAINTED[/]" if f.get("tainted") else "")
@@ -189,3 +216,12 @@ def rollback(
 ) -> None:
     """Record that an executed change was rolled back, and why."""
     _act("rollback", decision_id, by, version, comment)
+
+
+@decision_app.command("monitor")
+def monitor() -> None:
+    """Hold executed decisions to their promise and check action items' expected effects against
+    the snapshots ingested since; a shortfall raises a finding and drafts a rollback."""
+    from governance.monitoring import summary
+
+    console.print(summary(service.monitor(Settings())))

@@ -140,6 +140,38 @@ def assign(
     console.print(f"{item.id}: {item.title} -> {item.owner}, due {item.due}")
 
 
+@app.command("expect")
+def expect(
+    action_id: str = typer.Argument(..., help="An action item id."),
+    by: str = typer.Option(..., "--as", help="The person setting it (a Person id)."),
+    metric: str = typer.Option(
+        ..., "--metric", help="leads_per_day, spend_per_day, clicks_per_day, cpl, cpc or ctr."
+    ),
+    direction: str = typer.Option(..., "--direction", help="up or down."),
+    size: str = typer.Option(..., "--size", help="Relative change, e.g. 10% or 0.1."),
+    by_date: str = typer.Option(..., "--by", help="The date the effect is due, YYYY-MM-DD."),
+    channels: list[str] = typer.Option([], "--channel", help="Only these channels (repeatable)."),
+) -> None:
+    """Give an action item its expected effect; monitoring marks it achieved or missed once a
+    snapshot covers the date."""
+    from api.services import decisions
+
+    try:
+        relative = float(size.rstrip("%")) / (100 if size.endswith("%") else 1)
+    except ValueError:
+        raise typer.BadParameter(f"--size {size!r} is not a number or a percentage") from None
+    try:
+        when = date.fromisoformat(by_date)
+    except ValueError:
+        raise typer.BadParameter(f"--by {by_date!r} is not a date (YYYY-MM-DD)") from None
+    wanted = {"metric": metric, "direction": direction, "size": relative, "by": when, "channels": channels}
+    item = decisions.expect(Settings(), action_id, wanted, by=by)
+    console.print(
+        f"{item['id']}: expects {metric} {direction} {relative:.0%} by {when} "
+        f"(now {item['expect_baseline']:.4g})"
+    )
+
+
 @app.command("publish")
 def publish(postmortem_id: str = typer.Argument(..., help="A post-mortem id.")) -> None:
     """Publish a post-mortem; refused while any action item lacks a named owner or a due date."""

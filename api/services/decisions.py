@@ -34,11 +34,91 @@ def add_person(settings: Settings, person_id: str, name: str, roles: Sequence[st
         return engine.add_person(store, person_id, name, roles).model_dump()
 
 
+DEFAULT_PERIOD_DAYS = 28
+
+
 def propose(settings: Settings, *, by: str, store: GraphStore | None = None, **fields: Any) -> dict[str, Any]:
+    """Propose a decision; a budget reallocation is priced on the response curves of the run that
+    produced its findings (its promise), or says why it cannot be."""
     gates_ = policies(settings)
     with store_for(settings, store) as graph:
+        if fields.get("kind") == "budget_reallocation":
+            fields.setdefault("period_days", None)
+            fields["period_days"] = fields["period_days"] or DEFAULT_PERIOD_DAYS
+            fields["promise"], fields["promise_note"] = _promise(settings, graph, fields)
         node = engine.propose(graph, gates_, by=by, threshold=settings.approval_threshold, **fields)
         return engine.load(graph, node.id)
+
+
+def _promise(settings: Settings, graph: GraphStore, fields: dict[str, Any]) -> tuple[str, str]:
+    """(promise JSON, "") or ("", why not)."""
+    from diagnostics.monitoring import NoPromise, promise
+    from diagnostics.response import Reallocation
+    from registry.runs import read_output
+    from registry.tracking import registry
+
+    runs = sorted(
+        {
+            p.get("mlflow_run_id") or ""
+            for f in fields.get("findings") or ()
+            for _, (label, p) in graph.linked(f, Rel.WAS_GENERATED_BY, incoming=False).items()
+            if label == "DiagnosticRun"
+        }
+        - {""}
+    )
+    if not runs:
+        return "", "no post-mortem run behind the findings to price it on"
+    if None in (fields.get("amount"), fields.get("from_channel"), fields.get("to_channel")):
+        return "", "no amount and channels to price"
+    with registry(settings) as reg:
+        text = read_output(reg, runs[-1], "response")
+    if text.strip() == "null":
+        return "", "the post-mortem fitted no response curve"
+    try:
+        p = promise(
+            Reallocation.model_validate_json(text),
+            fields["from_channel"],
+            fields["to_channel"],
+            float(fields["amount"]),
+            int(fields["period_days"]),
+        )
+    except NoPromise as exc:
+        return "", str(exc)
+    return p.model_dump_json(), ""
+
+
+def monitor(settings: Settings, *, store: GraphStore | None = None) -> Any:
+    """One monitoring pass over executed decisions and expected effects (`governance.monitoring`)."""
+    from governance import monitoring
+    from ingest.snapshot import SnapshotFiles
+
+    files = SnapshotFiles(settings.snapshots_dir)
+    with store_for(settings, store) as graph:
+        return monitoring.monitor(
+            graph, policies(settings), files.read, threshold=settings.approval_threshold
+        )
+
+
+def expect(
+    settings: Settings,
+    item_id: str,
+    expectation: dict[str, Any],
+    *,
+    by: str,
+    store: GraphStore | None = None,
+) -> dict[str, Any]:
+    """Set an action item's expected effect (metric, direction, size, by date, channels)."""
+    from diagnostics.monitoring import Expectation
+    from governance import monitoring
+    from ingest.snapshot import SnapshotFiles
+
+    try:
+        wanted = Expectation(**expectation)
+    except ValueError as exc:
+        raise InvalidGraphInput(str(exc).splitlines()[-1].strip()) from None
+    files = SnapshotFiles(settings.snapshots_dir)
+    with store_for(settings, store) as graph:
+        return monitoring.expect(graph, item_id, wanted, files.read, by=by)
 
 
 def act(
