@@ -49,9 +49,12 @@ def ingest(
             raise typer.Exit(2) from None
         errors.print(_gate_table(exc.report.gates))
         raise
+    watched = _monitor(settings, report)
     if as_json:
-        print(report.model_dump_json(indent=2))
+        print(json.dumps({**report.model_dump(mode="json"), "monitoring": watched}, indent=2))
         return
+    for line in watched:
+        console.print(f"monitoring: {line}")
     what = "stored" if report.created else "already stored (identical content): nothing changed"
     console.print(f"snapshot [bold]{report.snapshot_id}[/] {what}")
     console.print(
@@ -61,6 +64,23 @@ def ingest(
         console.print(f"  campaign {report.campaign_id}")
     console.print(f"  {report.path}")
     console.print(_gate_table(report.gates))
+
+
+def _monitor(settings: Settings, report: service.IngestReport) -> list[str]:
+    """New ad or lead data may be what an executed decision or an action item waits for: judge them
+    now (`warrant decision monitor` does the same on demand)."""
+    from api.services import decisions
+    from governance.monitoring import TABLES as WATCHED
+    from governance.monitoring import summary
+    from graph.errors import WarrantError
+
+    if not report.created or report.table not in WATCHED:
+        return []
+    try:
+        done = decisions.monitor(settings)
+    except WarrantError as exc:  # the snapshot is stored; monitoring can be run again on its own
+        return [f"skipped ({exc}); run `warrant decision monitor` once that is fixed"]
+    return summary(done).splitlines() if done.decisions or done.actions or done.proposed else []
 
 
 def _with_progress(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from governance import decisions as engine
 from governance import policy as gates
@@ -114,8 +114,11 @@ def expect(
 
     try:
         wanted = Expectation(**expectation)
-    except ValueError as exc:
-        raise InvalidGraphInput(str(exc).splitlines()[-1].strip()) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise InvalidGraphInput(f"{where}: {message}" if where else message) from None
     files = SnapshotFiles(settings.snapshots_dir)
     with store_for(settings, store) as graph:
         return monitoring.expect(graph, item_id, wanted, files.read, by=by)
