@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,16 @@ import yaml
 
 from graph.errors import ConfigurationError
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "policies"
+
+def _default_dir() -> Path:
+    """`policies/` beside the packages in a checkout (or an editable install); a wheel installs the
+    same files under `<prefix>/share/warrant/policies`."""
+    checkout = Path(__file__).resolve().parent.parent / "policies"
+    installed = Path(sys.prefix) / "share" / "warrant" / "policies"
+    return checkout if checkout.is_dir() or not installed.is_dir() else installed
+
+
+DEFAULT_DIR = _default_dir()
 NAMESPACE = "Warrant"
 ROLES = ("analyst", "governance_lead", "auditor")
 

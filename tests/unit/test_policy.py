@@ -15,7 +15,7 @@ import pytest
 from governance import policy as gates
 
 ROLES = ("analyst", "governance_lead", "auditor")
-ACTIONS = ("read", "propose", "submit", "withdraw", "approve", "reject", "execute", "verify", "rollback")
+ACTIONS = ("read", "propose", "submit", "approve", "reject", "execute", "verify", "rollback")
 STATES = ("draft", "pending_approval", "approved", "rejected", "executed", "verified", "rolled_back")
 GOOD = {"findings": 2, "all_checked": True, "any_tainted": False, "gates_passed": True, "any_drifted": False}
 CALM = dt.date(2026, 11, 26)  # outside the default freeze (2026-12-20 .. 2027-01-04)
@@ -54,8 +54,6 @@ def expected(
     if action in ("propose", "submit"):
         ok = role == "analyst" and own and state == "draft"
         return ok and (action == "propose" or evidence["findings"] >= 1)
-    if action == "withdraw":
-        return own and state in ("draft", "pending_approval")
     if action in ("approve", "reject"):
         ok = role == "governance_lead" and state == "pending_approval" and not own
         return ok and (action == "reject" or (me not in approvers and sound))
