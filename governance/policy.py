@@ -36,7 +36,7 @@ def _default_dir() -> Path:
 
 DEFAULT_DIR = _default_dir()
 NAMESPACE = "Warrant"
-ROLES = ("analyst", "governance_lead", "auditor")
+ROLES = ("analyst", "governance_lead", "auditor", "admin")
 
 
 class PolicyError(ConfigurationError):
@@ -323,6 +323,47 @@ def evaluate(
         action=action,
         principal=principal.id,
         resource=str(decision["id"]),
+        policies=tuple(p.id for p in decided),
+        reasons=reasons,
+        policy_sha256=policies.sha256,
+    )
+
+
+AREAS = ("library", "data", "postmortems", "decisions", "lineage", "audit", "operations")
+AREA_ACTIONS = ("view", "ingest", "ingest_path", "analyse", "taint", "decide", "monitor")
+
+
+def evaluate_area(policies: PolicySet, principal: Principal, action: str, area: str) -> Verdict:
+    """May `principal` use a family of routes (`area`) for `action` at all? Every HTTP route asks
+    this first; what a decision itself allows is judged again by `evaluate` with its evidence."""
+    if action not in AREA_ACTIONS or area not in AREAS:
+        raise PolicyError(f"unknown route action {action!r} on {area!r}")
+    entities = [
+        {
+            "uid": {"type": f"{NAMESPACE}::Person", "id": principal.id},
+            "attrs": {"roles": list(principal.roles)},
+            "parents": [],
+        },
+        {"uid": {"type": f"{NAMESPACE}::Area", "id": area}, "attrs": {}, "parents": []},
+    ]
+    request = {
+        "principal": f'{NAMESPACE}::Person::"{_escape(principal.id)}"',
+        "action": f'{NAMESPACE}::Action::"{action}"',
+        "resource": f'{NAMESPACE}::Area::"{area}"',
+        "context": {},
+    }
+    result = cedarpy.is_authorized(request, policies._text, entities, policies.schema)
+    if result.diagnostics.errors:
+        raise PolicyError(f"policy evaluation failed: {result.diagnostics.errors[0]}")
+    decided = [p for p in (_by_cedar_id(policies.policies, r) for r in result.diagnostics.reasons) if p]
+    reasons = tuple(p.reason for p in decided) or (
+        f"no policy lets a person with roles {', '.join(principal.roles) or 'none'} {action} in {area}.",
+    )
+    return Verdict(
+        allowed=result.allowed,
+        action=action,
+        principal=principal.id,
+        resource=area,
         policies=tuple(p.id for p in decided),
         reasons=reasons,
         policy_sha256=policies.sha256,

@@ -349,6 +349,19 @@ class Person(Node):
     roles: list[str] = Field(default_factory=list)
 
 
+class ApiKey(Node):
+    """An API key: only the sha256 of its secret is stored, so a stolen database yields no key.
+    A key acts as its person with at most the roles it was created with; revoking is final."""
+
+    mutable: ClassVar[bool] = True
+    person: str  # Person id
+    roles: list[str] = Field(default_factory=list)
+    secret_sha256: str
+    name: str = ""
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+
+
 NODE_TYPES: dict[str, type[Node]] = {cls.label: cls for cls in Node.__subclasses__()}
 
 # Labels whose nodes `mark_tainted` flags downstream of a bad source.

@@ -56,6 +56,18 @@ class Settings(BaseSettings):
         None, description="File that each post-mortem's OpenLineage run event is appended to (JSON lines)."
     )
     openlineage_namespace: str = Field("warrant", description="OpenLineage namespace of Warrant's jobs.")
+    api_host: str = Field("127.0.0.1", description="Address `warrant serve` listens on (loopback).")
+    api_port: int = Field(8470, ge=0, le=65535, description="Port of `warrant serve`; 0 picks a free one.")
+    api_max_upload_bytes: int = Field(
+        100_000_000, gt=0, description="Largest upload the HTTP API accepts (an ingest), in bytes."
+    )
+    api_max_body_bytes: int = Field(1_000_000, gt=0, description="Largest JSON request body, in bytes.")
+    api_rate_per_minute: int = Field(
+        1200, gt=0, description="Requests a minute each API key may make (a burst of a tenth of it more)."
+    )
+    api_cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser; none by default."
+    )
 
     @field_validator("graph_uri")
     @classmethod

@@ -168,13 +168,18 @@ def fail(reg: Registry, mlflow_run_id: str, reason: str) -> None:
 def read_output(reg: Registry, mlflow_run_id: str, name: str) -> str:
     """A model's output (`outputs/<name>.json`) as the post-mortem logged it: what a decision's
     promise is priced from, so it is the run's own numbers, not a recomputation."""
+    return read_artifact(reg, mlflow_run_id, f"outputs/{name}.json")
+
+
+def read_artifact(reg: Registry, mlflow_run_id: str, path: str) -> str:
+    """A text artifact of a run, as logged."""
     import tempfile
     from pathlib import Path
 
     with tempfile.TemporaryDirectory(prefix="warrant-output-") as tmp:
         try:
             local = reg.client.download_artifacts(  # type: ignore[attr-defined]
-                mlflow_run_id, f"outputs/{name}.json", tmp
+                mlflow_run_id, path, tmp
             )
         except Exception as exc:
             raise unavailable(reg.uri, exc) from exc

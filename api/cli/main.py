@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from api.cli import db, decisions, governance, ingest, lineage, models, postmortem, sample
+from api.cli import db, decisions, governance, ingest, lineage, models, postmortem, sample, serve
 from graph.errors import WarrantError
 
 app = typer.Typer(
@@ -39,6 +39,8 @@ app.add_typer(governance.policy_app, name="policy")
 app.add_typer(governance.audit_app, name="audit")
 app.add_typer(decisions.people_app, name="people")
 app.add_typer(decisions.decision_app, name="decision")
+app.add_typer(serve.keys_app, name="keys")
+app.command("serve")(serve.serve)
 
 
 def run() -> None:

@@ -164,14 +164,16 @@ def show(settings: Settings, decision_id: str, *, store: GraphStore | None = Non
         return DecisionView(decision=decision, findings=findings, approvals=approvals)
 
 
-def list_decisions(settings: Settings, state: str | None = None) -> list[dict[str, Any]]:
-    with store_for(settings) as graph:
+def list_decisions(
+    settings: Settings, state: str | None = None, *, store: GraphStore | None = None
+) -> list[dict[str, Any]]:
+    with store_for(settings, store) as graph:
         rows = [{"id": i, **p} for i, (_, p) in sorted(graph.nodes("Decision").items())]
     return [r for r in rows if state is None or r.get("state") == state]
 
 
-def inbox(settings: Settings, person_id: str) -> list[dict[str, Any]]:
-    with store_for(settings) as graph:
+def inbox(settings: Settings, person_id: str, *, store: GraphStore | None = None) -> list[dict[str, Any]]:
+    with store_for(settings, store) as graph:
         engine.person(graph, person_id)
         return engine.notifications(graph, person_id)
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from governance import audit
 from governance import policy as gates
-from graph.connect import open_store
+from graph.connect import open_store, store_for
 from graph.errors import WarrantError
 from graph.settings import Settings
+from graph.store import GraphStore
 
 
 def check_policies(directory: Path | None = None) -> gates.PolicySet:
@@ -28,13 +29,15 @@ def checkpoints_path(settings: Settings) -> Path:
     return settings.home.resolve() / "audit" / f"checkpoints-{database}.jsonl"
 
 
-def verify_chain(settings: Settings, key: Path | None = None) -> audit.Verification:
+def verify_chain(
+    settings: Settings, key: Path | None = None, *, store: GraphStore | None = None
+) -> audit.Verification:
     trusted = (
         audit.public_pem(_key(settings, key)) if (key or audit.key_path(settings.home)).exists() else None
     )
     checkpoints = audit.read_checkpoints(checkpoints_path(settings), trusted)
-    with open_store(settings) as store:
-        return audit.verify(store, checkpoints)
+    with store_for(settings, store) as graph:
+        return audit.verify(graph, checkpoints)
 
 
 def checkpoint(settings: Settings, key: Path | None = None) -> dict[str, Any]:

@@ -6,27 +6,39 @@ from datetime import datetime
 from typing import Any
 
 from graph import lineage
-from graph.connect import open_store
+from graph.connect import store_for
 from graph.settings import Settings
+from graph.store import GraphStore
 
 
-def trace(settings: Settings, node_id: str, as_of: datetime | None = None) -> lineage.Lineage:
-    with open_store(settings) as store:
-        return lineage.trace(store, node_id, as_of=as_of)
+def trace(
+    settings: Settings, node_id: str, as_of: datetime | None = None, *, store: GraphStore | None = None
+) -> lineage.Lineage:
+    with store_for(settings, store) as graph:
+        return lineage.trace(graph, node_id, as_of=as_of)
 
 
-def impact(settings: Settings, node_id: str, as_of: datetime | None = None) -> lineage.Lineage:
-    with open_store(settings) as store:
-        return lineage.impact(store, node_id, as_of=as_of)
+def impact(
+    settings: Settings, node_id: str, as_of: datetime | None = None, *, store: GraphStore | None = None
+) -> lineage.Lineage:
+    with store_for(settings, store) as graph:
+        return lineage.impact(graph, node_id, as_of=as_of)
 
 
-def taint(settings: Settings, node_id: str, reason: str, by: str | None = None) -> lineage.TaintResult:
+def taint(
+    settings: Settings,
+    node_id: str,
+    reason: str,
+    by: str | None = None,
+    *,
+    store: GraphStore | None = None,
+) -> lineage.TaintResult:
     """Flag what a bad source fed; in the same unit of work, audit it and reopen the approved
     decisions it reached (governance.decisions.after_taint)."""
     from governance.decisions import after_taint
 
-    with open_store(settings) as store:
-        return lineage.mark_tainted(store, node_id, reason, by=by or settings.actor, then=after_taint)
+    with store_for(settings, store) as graph:
+        return lineage.mark_tainted(graph, node_id, reason, by=by or settings.actor, then=after_taint)
 
 
 def export(settings: Settings, node_id: str, fmt: str, as_of: datetime | None = None) -> tuple[Any, str]:

@@ -151,7 +151,7 @@ def test_the_cli_verifies_checkpoints_and_reports(
 def test_policy_check_prints_the_set_or_the_file_and_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WARRANT_")}
     good = _warrant("policy", "check", env=env)
-    assert good.returncode == 0 and "no-self-approval" in good.stdout and "valid: 12 policies" in good.stdout
+    assert good.returncode == 0 and "no-self-approval" in good.stdout and "valid: 17 policies" in good.stdout
     folder = tmp_path / "policies"
     shutil.copytree(Path(__file__).resolve().parents[2] / "policies", folder)
     (folder / "approvals.cedar").write_text(

@@ -37,8 +37,8 @@ DESIGN_LABELS = {
     "AuditEvent",
 }
 # Beyond DESIGN.md: issue 6 asks for "a notification record" people see when a taint reopens a
-# decision they proposed or approved.
-LABELS = DESIGN_LABELS | {"Notification"}
+# decision they proposed or approved; issue 7 asks for API keys "stored only as hashes, revocable".
+LABELS = DESIGN_LABELS | {"Notification", "ApiKey"}
 
 
 def test_every_label_of_the_design_has_a_model() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from governance import policy as gates
 
-ROLES = ("analyst", "governance_lead", "auditor")
+ROLES = ("analyst", "governance_lead", "auditor", "admin")
 ACTIONS = ("read", "propose", "submit", "approve", "reject", "execute", "verify", "rollback")
 STATES = ("draft", "pending_approval", "approved", "rejected", "executed", "verified", "rolled_back")
 GOOD = {"findings": 2, "all_checked": True, "any_tainted": False, "gates_passed": True, "any_drifted": False}
@@ -47,8 +47,8 @@ def expected(
         and evidence["gates_passed"]
         and not evidence["any_drifted"]
     )
-    if role == "auditor":
-        return action == "read"
+    if role in ("auditor", "admin"):
+        return action == "read"  # auditors change nothing; admins run the platform, not decisions
     if action == "read":
         return True
     if action in ("propose", "submit"):
@@ -96,6 +96,24 @@ def test_every_role_action_and_state(policies: gates.PolicySet, role: str) -> No
             wrong.append((action, state, own, verdict.allowed, verdict.reasons))
         assert verdict.reasons and verdict.policy_sha256 == policies.sha256
     assert not wrong, wrong
+
+
+# What each role may do on every family of HTTP routes (issue 7), whatever the area.
+ROUTES = {
+    "analyst": {"view", "ingest", "analyse", "taint", "decide", "monitor"},
+    "governance_lead": {"view", "taint", "decide", "monitor"},
+    "auditor": {"view"},
+    "admin": {"view", "ingest", "ingest_path"},
+}
+
+
+@pytest.mark.parametrize("role", [*ROLES, "nobody"])
+def test_every_role_and_route_action(policies: gates.PolicySet, role: str) -> None:
+    person = gates.Principal("me", () if role == "nobody" else (role,))
+    for action, area in itertools.product(gates.AREA_ACTIONS, gates.AREAS):
+        verdict = gates.evaluate_area(policies, person, action, area)
+        assert verdict.allowed == (action in ROUTES.get(role, set())), (role, action, area, verdict.reasons)
+        assert verdict.reasons and verdict.policy_sha256 == policies.sha256
 
 
 SCENARIOS = {

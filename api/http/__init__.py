@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): routes that parse, call `api.services`, and present."""

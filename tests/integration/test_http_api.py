@@ -1,0 +1,245 @@
+"""The HTTP API through a real uvicorn server on loopback, the embedded graph and the installed Cedar
+policies: every route in the OpenAPI document refuses an anonymous call and the roles the policies
+refuse; problems are RFC 9457 documents; decisions need If-Match; a bad or oversize upload stores
+nothing; writes with a key are audited; rate limits answer 429 with Retry-After."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from api.http.app import api_routes, create_app
+from api.http.security import authorised_by
+from api.services import keys
+from governance import audit
+from governance import policy as gates
+from graph.connect import open_store
+from graph.settings import Settings
+from graph.store import GraphStore
+from tests.conftest import new_database
+from tests.graphs import build_world
+from tests.http_server import ROLES, client, people_with_keys, serving
+
+PROBLEM = "application/problem+json"
+UPLOAD_LIMIT = 200_000
+
+
+@dataclass
+class Api:
+    base: str
+    settings: Settings
+    store: GraphStore
+    tokens: dict[str, str]
+
+    def as_(self, role: str | None) -> httpx.Client:
+        return client(self.base, self.tokens[role] if role else None)
+
+
+@pytest.fixture(scope="module")
+def api(embedded_settings: Settings, admin_store: GraphStore) -> Iterator[Api]:
+    name = new_database(admin_store)
+    settings = Settings(
+        home=embedded_settings.home, actor="test", graph_database=name, api_max_upload_bytes=UPLOAD_LIMIT
+    )
+    with open_store(settings) as store:
+        build_world(store)
+        tokens = people_with_keys(settings, store)
+        with serving(settings, store) as base:
+            yield Api(base, settings, store, tokens)
+    admin_store.dialect.server_command(f"drop database {name}")
+
+
+def _routes() -> list[tuple[str, APIRoute]]:
+    return api_routes(create_app(Settings()))
+
+
+def _checks(route: APIRoute) -> list[tuple[str, str]]:
+    found = []
+    stack = [route.dependant]
+    while stack:
+        dep = stack.pop()
+        mark = authorised_by(dep.call) if dep.call else None
+        if mark:
+            found.append(mark)
+        stack.extend(dep.dependencies)
+    return found
+
+
+def test_every_route_declares_exactly_one_policy_check() -> None:
+    routes = _routes()
+    assert len(routes) >= 26
+    missing = [f"{sorted(r.methods)} {path}" for path, r in routes if len(_checks(r)) != 1]
+    assert not missing, f"routes without exactly one allow(...) check: {missing}"
+
+
+def _calls(api: Api) -> list[tuple[str, str, APIRoute]]:
+    """(method, concrete path, route) for every operation of the OpenAPI document."""
+    doc = api.as_("auditor").get("/v1/openapi.json").raise_for_status().json()
+    by_path = {(path.replace(":path", ""), m): r for path, r in _routes() for m in r.methods}
+    out = []
+    for path, operations in sorted(doc["paths"].items()):
+        concrete = re.sub(r"\{action\}", "approve", path)
+        concrete = re.sub(r"\{[a-z_]+\}", "nothing-here", concrete)
+        out += [(method.upper(), concrete, by_path[path, method.upper()]) for method in operations]
+    return out
+
+
+def _send(http: httpx.Client, method: str, path: str) -> httpx.Response:
+    return http.request(method, path, json={} if method in ("POST", "PUT", "PATCH") else None)
+
+
+def test_every_route_refuses_an_anonymous_call(api: Api) -> None:
+    calls = _calls(api)
+    assert len(calls) >= 25
+    with api.as_(None) as anonymous, client(api.base, "wk_0000_forged") as forged:
+        for method, path, _ in calls:
+            for http in (anonymous, forged):
+                answer = _send(http, method, path)
+                assert answer.status_code == 401, (method, path, answer.text)
+                assert answer.headers["content-type"] == PROBLEM
+                assert answer.json()["type"] == "/problems/unauthenticated"
+    assert api.as_(None).get("/v1/openapi.json").status_code == 401
+
+
+def test_every_route_refuses_the_roles_its_policy_refuses(api: Api) -> None:
+    policies = gates.load()
+    refused_somewhere = 0
+    for method, path, route in _calls(api):
+        [(action, area)] = _checks(route)
+        for role in ROLES:
+            verdict = gates.evaluate_area(policies, gates.Principal(f"{role}-1", (role,)), action, area)
+            if verdict.allowed:
+                continue
+            refused_somewhere += 1
+            with api.as_(role) as http:
+                answer = _send(http, method, path)
+            assert answer.status_code == 403, (role, method, path, answer.text)
+            body = answer.json()
+            assert body["type"] == "/problems/forbidden" and body["policies"] is not None
+    writes = [c for c in _calls(api) if c[0] != "GET"]
+    assert refused_somewhere >= len(writes)  # every write refuses at least one role (the auditor)
+
+
+def test_problems_are_rfc_9457_documents_with_the_request_id(api: Api) -> None:
+    with api.as_("analyst") as http:
+        missing = http.get("/v1/decisions/decision:nope", headers={"X-Request-ID": "req-123"})
+        invalid = http.post("/v1/decisions", json={"kind": "spend_it_all"})
+    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    body = missing.json()
+    assert body["status"] == 404 and body["instance"] == "/v1/decisions/decision:nope"
+    assert body["request_id"] == "req-123" == missing.headers["X-Request-ID"]
+    assert "no decision 'decision:nope'" in body["detail"]
+    assert invalid.status_code == 422 and {e["location"] for e in invalid.json()["errors"]} >= {"body.kind"}
+
+
+def test_a_decision_changes_only_with_if_match_on_its_current_version(api: Api) -> None:
+    proposal = {"kind": "pause", "title": "Pause the tired creative", "findings": ["f-ok"]}
+    with api.as_("analyst") as analyst, api.as_("governance_lead") as lead:
+        created = analyst.post("/v1/decisions", json=proposal)
+        assert created.status_code == 201, created.text
+        decision_id = created.json()["id"]
+        assert created.headers["ETag"] == '"1"'
+        assert analyst.post(f"/v1/decisions/{decision_id}/submit").status_code == 428
+        assert (
+            analyst.post(f"/v1/decisions/{decision_id}/submit", headers={"If-Match": '"7"'}).status_code
+            == 412
+        )
+        submitted = analyst.post(f"/v1/decisions/{decision_id}/submit", headers={"If-Match": '"1"'})
+        assert submitted.status_code == 200 and submitted.headers["ETag"] == '"2"'
+        self_approval = analyst.post(f"/v1/decisions/{decision_id}/approve", headers={"If-Match": '"2"'})
+        assert self_approval.status_code == 403  # the analyst is no governance lead (and proposed it)
+        etag = lead.get(f"/v1/decisions/{decision_id}").headers["ETag"]
+        approved = lead.post(
+            f"/v1/decisions/{decision_id}/approve",
+            headers={"If-Match": etag},
+            json={"comment": "evidence holds"},
+        )
+        assert approved.status_code == 200, approved.text
+        assert (
+            approved.json()["decision"]["state"] == "approved"
+            and "leads-decide" in approved.json()["allowed_by"]
+        )
+        stale = lead.post(f"/v1/decisions/{decision_id}/reject", headers={"If-Match": etag})
+        assert stale.status_code == 412
+    assert audit.verify(api.store).ok
+
+
+def _counts(store: GraphStore) -> tuple[int, int, int]:
+    return store.count("Snapshot"), store.count("Extract"), store.count("QualityCheck")
+
+
+def test_a_malformed_or_oversize_upload_is_refused_and_stores_nothing(api: Api, tmp_path: Path) -> None:
+    before = _counts(api.store)
+    uploads = api.settings.home.resolve() / "uploads"
+    kept = set(uploads.iterdir()) if uploads.exists() else set()
+    malformed = b"this,is,not\na salesforce,leads,report\n"
+    oversize = b"Lead ID,Created Date\n" + b"00Q1,1/1/2026\n" * (UPLOAD_LIMIT // 10)
+    with api.as_("analyst") as http:
+        bad = http.post(
+            "/v1/ingest", files={"files": ("leads.csv", malformed)}, data={"mapping": "salesforce_leads"}
+        )
+        big = http.post(
+            "/v1/ingest", files={"files": ("leads.csv", oversize)}, data={"mapping": "salesforce_leads"}
+        )
+        path = http.post(
+            "/v1/ingest", files={"files": ("x.csv", b"a\n1\n")}, data={"mapping": "../../etc/passwd"}
+        )
+    assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM, bad.text
+    assert bad.json()["type"] == "/problems/invalid-export" and bad.json()["errors"][0]["file"]
+    assert big.status_code == 413 and big.json()["limit"] == UPLOAD_LIMIT
+    assert path.status_code == 422 and "built-in mapping name" in path.json()["detail"]
+    assert _counts(api.store) == before
+    assert (set(uploads.iterdir()) if uploads.exists() else set()) == kept
+
+
+def test_only_admins_ingest_a_path_on_the_server(api: Api) -> None:
+    body = {"paths": ["/etc/hostname"], "mapping": "salesforce_leads"}
+    with api.as_("analyst") as analyst, api.as_("admin") as admin:
+        assert analyst.post("/v1/ingest/path", json=body).status_code == 403
+        refused = admin.post("/v1/ingest/path", json=body)
+    assert refused.status_code == 422  # allowed to try; the file is no Salesforce export
+
+
+def test_writes_with_a_key_are_audited_and_metrics_count_routes(api: Api) -> None:
+    with api.as_("analyst") as http:
+        created = http.post(
+            "/v1/decisions",
+            json={"kind": "process_change", "title": "Weekly UTM audit", "findings": ["f-ok"]},
+        )
+        rid = created.headers["X-Request-ID"]
+        metrics = http.get("/v1/metrics").text
+    used = [
+        e
+        for _, (_, e) in api.store.nodes("AuditEvent").items()
+        if e["action"] == "key.used" and rid in e["payload"]
+    ]
+    assert len(used) == 1 and used[0]["actor"] == "analyst-1"
+    assert 'warrant_http_requests_total{method="POST",route="/v1/decisions",status="201"}' in metrics
+
+
+def test_cors_is_closed_by_default(api: Api) -> None:
+    with api.as_("analyst") as http:
+        answer = http.options(
+            "/v1/decisions",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert "access-control-allow-origin" not in answer.headers
+
+
+def test_a_revoked_key_is_refused_and_the_rate_limit_answers_429(api: Api) -> None:
+    key, token = keys.create(api.settings, "analyst-1", ["analyst"], store=api.store)
+    limited = api.settings.model_copy(update={"api_rate_per_minute": 60})  # a burst of 6
+    with serving(limited, api.store) as base, client(base, token) as http:
+        answers = [http.get("/v1/health") for _ in range(8)]
+        assert [a.status_code for a in answers[:6]] == [200] * 6
+        assert answers[-1].status_code == 429 and int(answers[-1].headers["Retry-After"]) >= 1
+        keys.revoke(api.settings, key["id"], store=api.store)
+        time.sleep(2.1)  # past the authentication cache
+        assert http.get("/v1/health").status_code == 401
