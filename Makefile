@@ -26,6 +26,10 @@ run: $(STAMP)
 	$(BIN)/warrant models sync --promote
 	$(BIN)/warrant postmortem run --campaign cmp-2026q3 --report $(DEMO)/postmortem.html
 	$(BIN)/warrant db status
+	$(BIN)/warrant people add demo --name "Demo Analyst" --role analyst --role governance_lead
+	@echo "An API key for the demo analyst (send it as 'Authorization: Bearer <key>'):"
+	@$(BIN)/warrant keys create --person demo --role analyst --name "make run" | tail -1
+	$(BIN)/warrant serve
 
 # pytest exits 5 when it collected no test: a suite that runs nothing is a failure here, said plainly.
 test: $(STAMP)
