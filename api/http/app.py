@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
+from api.http.cache import ReadCache
 from api.http.routes import data, decisions, lineage, operations, postmortems
 from api.http.security import allow
 from api.services import decisions as decision_service
@@ -125,6 +126,8 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
     app.state.settings = settings
     app.state.key_cache = {}
     app.state.buckets = {}
+    app.state.read_cache = ReadCache()
+    app.state.verdicts = {}
     registry = CollectorRegistry()
     app.state.metrics = registry
     requests = Counter(
@@ -162,6 +165,8 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
             seconds * 1000,
             who.person if who else "-",
         )
+        if request.method in WRITES and response.status_code < 400:
+            app.state.read_cache.written()
         if who is not None and request.method in WRITES and response.status_code < 400:
             await run_in_threadpool(
                 keys.record_use,

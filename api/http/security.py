@@ -7,12 +7,14 @@ allows is judged again, with its evidence, by the governance engine the route ca
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.http.problems import Forbidden, TooManyRequests
 from api.services import keys
@@ -24,20 +26,23 @@ header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same 
 _CACHE_SECONDS = 2.0  # a revoked key stops working within this long
 
 
-def caller(
+async def caller(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     api_key: str | None = Depends(header),
 ) -> keys.Caller:
+    """Async, so the common case (a key seen in the last seconds) costs no thread hop; the lookup
+    itself (a blocking driver call) runs in the thread pool."""
     token = credentials.credentials if credentials else api_key
     state = request.app.state
     now = time.monotonic()
-    cached = state.key_cache.get(token) if token else None
+    digest = hashlib.sha256(token.encode()).hexdigest() if token else ""
+    cached = state.key_cache.get(digest) if token else None
     if cached is not None and now - cached[0] < _CACHE_SECONDS:
         who: keys.Caller = cached[1]
     else:
-        who = keys.authenticate(state.store, token)
-        state.key_cache[token] = (now, who)
+        who = await run_in_threadpool(keys.authenticate, state.store, token)
+        state.key_cache[digest] = (now, who)
     _rate(request, who, now)
     request.state.caller = who
     return who
@@ -61,8 +66,15 @@ def allow(action: str, area: str) -> Any:
     if action not in gates.AREA_ACTIONS or area not in gates.AREAS:
         raise ValueError(f"unknown route action {action!r} on {area!r}")
 
-    def check(request: Request, who: keys.Caller = Depends(caller)) -> keys.Caller:
-        verdict = gates.evaluate_area(request.app.state.policies, who.principal, action, area)
+    async def check(request: Request, who: keys.Caller = Depends(caller)) -> keys.Caller:
+        # The policy set is fixed for the process's life: one evaluation per caller, action and area.
+        verdicts = request.app.state.verdicts
+        key = (who.person, who.roles, action, area)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = gates.evaluate_area(
+                request.app.state.policies, who.principal, action, area
+            )
         if not verdict.allowed:
             raise Forbidden(verdict.sentence(), list(verdict.policies))
         return who

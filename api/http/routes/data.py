@@ -22,6 +22,7 @@ from api.services import snapshots as snapshot_service
 from graph.errors import InvalidGraphInput
 from graph.settings import Settings
 from graph.store import GraphStore
+from ingest.errors import IngestError
 
 router = APIRouter(tags=["data"])
 _CHUNK = 1 << 20
@@ -83,6 +84,12 @@ def ingest_upload(
                     out.write(chunk)
             paths.append(target)
         return ingest_service.ingest(settings, paths, name, campaign_id=campaign_id or None, store=store)
+    except IngestError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if exc.file:  # name the file as the caller sent it, never the server's upload folder
+            exc.file = Path(exc.file).name
+            exc.args = (str(exc),)
+        raise
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.http import deps
@@ -58,24 +58,41 @@ AS_OF = Query(None, description="The graph as it stood then (what an approver wa
 
 @router.get("/lineage/trace", response_model=LineageView, dependencies=[allow("view", "lineage")])
 def trace(
+    request: Request,
     id: str = NODE,
     as_of: dt.datetime | None = AS_OF,
     settings: Settings = Depends(deps.settings),
     store: GraphStore = Depends(deps.store),
-) -> Any:
+) -> Response:
     """Everything the node rests on, back to the source exports."""
-    return _view(service.trace(settings, id, _utc(as_of), store=store))
+    moment = _utc(as_of)
+    return _cached(
+        request, ("trace", id, moment), moment, lambda: service.trace(settings, id, moment, store=store)
+    )
 
 
 @router.get("/lineage/impact", response_model=LineageView, dependencies=[allow("view", "lineage")])
 def impact(
+    request: Request,
     id: str = NODE,
     as_of: dt.datetime | None = AS_OF,
     settings: Settings = Depends(deps.settings),
     store: GraphStore = Depends(deps.store),
-) -> Any:
+) -> Response:
     """Everything the node fed: the findings and decisions a bad source would taint."""
-    return _view(service.impact(settings, id, _utc(as_of), store=store))
+    moment = _utc(as_of)
+    return _cached(
+        request, ("impact", id, moment), moment, lambda: service.impact(settings, id, moment, store=store)
+    )
+
+
+def _cached(request: Request, key: tuple[Any, ...], moment: dt.datetime | None, walk: Any) -> Response:
+    """The serialised walk from the app's read cache (a walk as of a past time never changes)."""
+    historical = moment is not None and moment < dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+    body = request.app.state.read_cache.get(
+        key, historical=historical, compute=lambda: _view(walk()).model_dump_json().encode()
+    )
+    return Response(body, media_type="application/json")
 
 
 @router.post("/lineage/taint", response_model=TaintView)
