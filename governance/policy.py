@@ -132,7 +132,7 @@ def _by_cedar_id(policies: Sequence[Policy], cedar_id: str) -> Policy | None:
 def _parse_file(path: Path) -> list[Policy]:
     out = []
     source = path.read_text(encoding="utf-8")
-    for line, text in _statements(source):
+    for line, text in _statements(source, path):
         where = f"{path.name}:{line}"
         try:
             est = json.loads(cedarpy.policies_to_json_str(text))
@@ -158,7 +158,7 @@ def _parse_file(path: Path) -> list[Policy]:
     return out
 
 
-def _statements(source: str) -> list[tuple[int, str]]:
+def _statements(source: str, path: Path) -> list[tuple[int, str]]:
     """Split Cedar text at top-level semicolons; each piece with the line its first token is on."""
     out: list[tuple[int, str]] = []
     start: int | None = None
@@ -191,7 +191,7 @@ def _statements(source: str) -> list[tuple[int, str]]:
             start = None
         i += 1
     if start is not None and source[start:].strip():
-        raise PolicyError(f"line {current_start_line}: a policy does not end with ';'")
+        raise PolicyError(f"{path}:{current_start_line}: a policy does not end with ';'")
     return out
 
 

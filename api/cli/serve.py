@@ -19,15 +19,17 @@ def serve(
     host: str | None = typer.Option(None, "--host", help="Address to listen on (default WARRANT_API_HOST)."),
     port: int | None = typer.Option(None, "--port", help="Port (default WARRANT_API_PORT, 8470)."),
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs); every route needs a key (`warrant keys create`)."""
+    """Serve the HTTP API; every route, the OpenAPI document included, needs a key (`warrant keys create`)."""
     import uvicorn
 
     from api.http.app import create_app
+    from api.services.decisions import policies
 
     settings = Settings()
+    policies(settings)  # a bad policy file stops here, in one line with its file and line
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     where = f"http://{host or settings.api_host}:{port if port is not None else settings.api_port}"
-    console.print(f"Warrant API on {where} (OpenAPI: {where}/docs)")
+    console.print(f"Warrant API on {where} (OpenAPI document: {where}/v1/openapi.json, with a key)")
     uvicorn.run(
         create_app(settings),
         host=host or settings.api_host,
