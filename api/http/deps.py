@@ -1,4 +1,4 @@
-"""What a route reads from the app: the settings and the shared graph store."""
+"""What a route reads from the app: the settings and the shared graph store (async: no thread hop)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from graph.settings import Settings
 from graph.store import GraphStore
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def store(request: Request) -> GraphStore:
+async def store(request: Request) -> GraphStore:
     return request.app.state.store  # type: ignore[no-any-return]

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from governance import decisions as engine
 from governance import policy as gates
 from graph.connect import store_for
-from graph.errors import InvalidGraphInput
+from graph.errors import InvalidGraphInput, NotFound
 from graph.model import Rel
 from graph.settings import Settings
 from graph.store import GraphStore
@@ -176,6 +176,20 @@ def inbox(settings: Settings, person_id: str, *, store: GraphStore | None = None
     with store_for(settings, store) as graph:
         engine.person(graph, person_id)
         return engine.notifications(graph, person_id)
+
+
+def mark_read(
+    settings: Settings, person_id: str, notification_id: str, *, store: GraphStore | None = None
+) -> dict[str, Any]:
+    """A person marks one of their notifications read (nobody else's)."""
+    with store_for(settings, store) as graph:
+        found = graph.properties_of([notification_id]).get(notification_id)
+        if found is None or found[0] != "Notification" or found[1].get("person") != person_id:
+            raise NotFound(f"no notification {notification_id!r} for {person_id}")
+        if found[1].get("read"):
+            return {"id": notification_id, **found[1]}
+        node = graph.update(notification_id, {"read": True}, found[1]["version"], by=person_id)
+        return node.model_dump()
 
 
 def execute(

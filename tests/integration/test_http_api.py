@@ -21,6 +21,7 @@ from api.services import keys
 from governance import audit
 from governance import policy as gates
 from graph.connect import open_store
+from graph.model import DiagnosticRun, Finding, Rel, Snapshot, Source
 from graph.settings import Settings
 from graph.store import GraphStore
 from tests.conftest import new_database
@@ -244,3 +245,44 @@ def test_a_revoked_key_is_refused_and_the_rate_limit_answers_429(api: Api) -> No
         keys.revoke(api.settings, key["id"], store=api.store)
         time.sleep(2.1)  # past the authentication cache
         assert http.get("/v1/health").status_code == 401
+
+
+def test_a_taint_through_the_api_reopens_an_approved_decision_and_notifies(api: Api) -> None:
+    api.store.merge(
+        [
+            Source(id="src-2", name="LinkedIn Ads", kind="ad_platform"),
+            Snapshot(id="snap-2", sha256="d" * 64, schema_version="1"),
+            DiagnosticRun(id="run-2", code_version="x"),
+            Finding(
+                id="f-two",
+                title="LinkedIn leads stall",
+                sample_size_ok=True,
+                confounders_ok=True,
+                actionable=True,
+            ),
+        ]
+    )
+    api.store.link(
+        [
+            ("snap-2", Rel.WAS_DERIVED_FROM, "src-2"),
+            ("run-2", Rel.USED, "snap-2"),
+            ("f-two", Rel.WAS_GENERATED_BY, "run-2"),
+        ]
+    )
+    proposal = {"kind": "audience_change", "title": "Narrow the LinkedIn audience", "findings": ["f-two"]}
+    with api.as_("analyst") as analyst, api.as_("governance_lead") as lead, api.as_("auditor") as auditor:
+        decision_id = analyst.post("/v1/decisions", json=proposal).json()["id"]
+        analyst.post(f"/v1/decisions/{decision_id}/submit", headers={"If-Match": '"1"'}).raise_for_status()
+        lead.post(f"/v1/decisions/{decision_id}/approve", headers={"If-Match": '"2"'}).raise_for_status()
+        taint = {"id": "src-2", "reason": "LinkedIn export double-counted leads"}
+        assert auditor.post("/v1/lineage/taint", json=taint).status_code == 403  # auditors change nothing
+        done = analyst.post("/v1/lineage/taint", json=taint)
+        assert done.status_code == 200 and decision_id in done.json()["flagged"]
+        assert lead.get(f"/v1/decisions/{decision_id}").json()["decision"]["state"] == "pending_approval"
+        [note] = [n for n in lead.get("/v1/notifications").json() if n["subject_id"] == decision_id]
+        assert "tainted" in note["message"]
+        assert analyst.post(f"/v1/notifications/{note['id']}/read").status_code == 404  # not the analyst's
+        assert lead.post(f"/v1/notifications/{note['id']}/read").json()["read"] is True
+        assert not [n for n in lead.get("/v1/notifications").json() if n["id"] == note["id"]]
+        trace = auditor.get("/v1/lineage/trace", params={"id": decision_id}).json()
+        assert "src-2" in trace["nodes"] and trace["nodes"]["f-two"]["properties"]["tainted"] is True

@@ -110,3 +110,14 @@ def notifications(
 ) -> Any:
     """What the caller must see: decisions of theirs that were reopened or fell short."""
     return [Notice(**n) for n in decision_service.inbox(settings, who.person, store=store)]
+
+
+@router.post("/notifications/{notification_id:path}/read", response_model=Notice)
+def mark_read(
+    notification_id: str,
+    settings: Settings = Depends(deps.settings),
+    store: GraphStore = Depends(deps.store),
+    who: Caller = allow("view", "decisions"),
+) -> Any:
+    """Mark one of the caller's notifications read."""
+    return Notice(**decision_service.mark_read(settings, who.person, notification_id, store=store))
