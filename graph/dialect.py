@@ -60,6 +60,7 @@ _REACHABLE = {direction: reachable_cypher(direction) for direction in ("upstream
 FULLTEXT_FIELDS: tuple[tuple[str, str], ...] = (
     ("PostMortem", "title"),
     ("PostMortem", "summary"),
+    ("PostMortem", "search_text"),  # the library's search box (graph.library)
     ("Finding", "title"),
     ("Finding", "statement"),
     ("ActionItem", "title"),

@@ -196,10 +196,24 @@ class Finding(Node, TaintMarks, DriftMarks):
 
 
 class PostMortem(Node):
+    """A campaign's post-mortem. Beyond title, summary and status it carries copies of what the
+    library filters, counts and searches on (campaign, period, channels, failure categories, tags,
+    outcome and the text of its findings and action items), written when it is recorded: one query
+    over PostMortem nodes then answers a library search, with no walk to findings or the campaign
+    per hit (`graph.library`)."""
+
     mutable: ClassVar[bool] = True
     title: str
     summary: str = ""
     status: str = "draft"  # draft | published
+    campaign: str = ""  # Campaign id
+    period_start: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")  # the campaign's, ISO date
+    period_end: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    channels: list[str] = Field(default_factory=list, max_length=200)
+    categories: list[str] = Field(default_factory=list, max_length=50)  # its findings' failure categories
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    outcome: str = "unknown"  # worst scorecard status of pipeline, revenue, ROMI: ahead ... flagged
+    search_text: str = ""  # titles and statements of its findings and action items (full-text indexed)
 
 
 class ActionItem(Node):

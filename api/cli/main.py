@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from api.cli import db, decisions, governance, ingest, lineage, models, postmortem, sample, serve
+from api.cli import db, decisions, governance, ingest, library, lineage, models, postmortem, sample, serve
 from graph.errors import WarrantError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.add_typer(ingest.mappings_app, name="mappings")
 app.add_typer(ingest.schema_app, name="schema")
 app.add_typer(sample.app, name="sample")
 app.add_typer(postmortem.app, name="postmortem")
+app.add_typer(library.app, name="library")
 app.command("scorecard")(postmortem.scorecard)
 app.command("drivers")(postmortem.drivers)
 app.command("dissect")(postmortem.dissect)

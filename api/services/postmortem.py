@@ -30,6 +30,7 @@ from diagnostics import postmortem as engine
 from diagnostics.actions import ActionItem as ActionPlanItem
 from diagnostics.actions import named_person, publish_problems
 from diagnostics.assumptions import Assumptions
+from diagnostics.dissect import NONE
 from diagnostics.metrics import CampaignMap
 from diagnostics.models import FINDING_MODEL
 from diagnostics.postmortem import PostMortemResult, QualityNote
@@ -406,9 +407,48 @@ class _Record:
     replay_of: str | None
 
 
+_SEVERITY = ("AHEAD", "ON TRACK", "OVER PLAN", "NEAR FLAG", "FLAGGED")
+_MONEY_OUTCOMES = ("pipeline", "revenue", "romi")
+_SEARCH_TEXT_MAX = 20_000
+
+
+def _library_fields(result: PostMortemResult, campaign: Mapping[str, Any]) -> dict[str, Any]:
+    """What the library filters, counts and searches on, copied onto the PostMortem as it is recorded:
+    a search then reads PostMortem nodes only, not each hit's findings, action items and campaign."""
+    channels = {s.key[0] for s in result.dissection.by.get("channel", ()) if s.key and s.key[0] != NONE}
+    channels |= {f.subject["channel"] for f in result.findings if f.subject.get("channel")}
+    statuses = [row.status for row in result.scorecard.rows if row.metric in _MONEY_OUTCOMES and row.status]
+    texts = [
+        result.campaign_id,
+        campaign.get("name") or "",
+        *(text for f in result.findings for text in (f.title, f.statement)),
+        *(item.title for item in result.plan.items),
+    ]
+    return {
+        "campaign": result.campaign_id,
+        "period_start": _day(campaign.get("start")),
+        "period_end": _day(campaign.get("end")),
+        "channels": sorted(channels),
+        "categories": sorted({f.category for f in result.findings}),
+        "tags": [],  # an editor's to set (store.update); the engine has none to give
+        # The worst status the scorecard gave the money outcomes; "unknown" when it judged none.
+        "outcome": max(statuses, key=_SEVERITY.index).lower().replace(" ", "_") if statuses else "unknown",
+        "search_text": "\n".join(t for t in texts if t)[:_SEARCH_TEXT_MAX],
+    }
+
+
+def _day(value: Any) -> str | None:
+    """An ISO date from a campaign's start or end; None when it has none (or not a date)."""
+    try:
+        return date.fromisoformat(str(value)[:10]).isoformat() if value else None
+    except ValueError:
+        return None
+
+
 def _record(tx: Tx, r: _Record, mlflow_run_id: str | None) -> None:
     run = f"run:{r.run_id}"
     result = r.result
+    campaign = tx.fetch([result.campaign_id]).get(result.campaign_id, ("", {}))[1]
     nodes: list[Any] = [
         DiagnosticRun(
             id=run,
@@ -423,6 +463,7 @@ def _record(tx: Tx, r: _Record, mlflow_run_id: str | None) -> None:
             id=r.pm_id,
             title=f"Post-mortem of {result.campaign_id}",
             summary=" ".join(f.statement for f in result.findings[:5]),
+            **_library_fields(result, campaign),
         ),
     ]
     edges = [(run, Rel.USED, s) for s in r.snapshot_ids]

@@ -67,6 +67,9 @@ def test_properties_leave_system_fields_to_the_store() -> None:
         "rationale": "",
         "proposer": "",
         "approvers": [],
+        "promise": "",
+        "promise_note": "",
+        "monitor": "",
     }
     with pytest.raises(ValidationError):
         Source(id="", name="x")
