@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
 from api.http.cache import ReadCache
-from api.http.routes import data, decisions, lineage, operations, postmortems
+from api.http.routes import data, decisions, library, lineage, operations, postmortems
 from api.http.security import allow
 from api.services import decisions as decision_service
 from api.services import keys
@@ -33,7 +33,14 @@ from graph.store import GraphStore
 
 log = logging.getLogger("warrant.api")
 PREFIX = "/v1"
-ROUTERS = (operations.router, data.router, postmortems.router, decisions.router, lineage.router)
+ROUTERS = (
+    operations.router,
+    data.router,
+    postmortems.router,
+    decisions.router,
+    lineage.router,
+    library.router,
+)
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 UPLOAD_PREFIX = "/v1/ingest"
 

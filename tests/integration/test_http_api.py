@@ -21,7 +21,7 @@ from api.services import keys
 from governance import audit
 from governance import policy as gates
 from graph.connect import open_store
-from graph.model import DiagnosticRun, Finding, Rel, Snapshot, Source
+from graph.model import DiagnosticRun, Finding, PostMortem, Rel, Snapshot, Source
 from graph.settings import Settings
 from graph.store import GraphStore
 from tests.conftest import new_database
@@ -286,3 +286,40 @@ def test_a_taint_through_the_api_reopens_an_approved_decision_and_notifies(api: 
         assert not [n for n in lead.get("/v1/notifications").json() if n["id"] == note["id"]]
         trace = auditor.get("/v1/lineage/trace", params={"id": decision_id}).json()
         assert "src-2" in trace["nodes"] and trace["nodes"]["f-two"]["properties"]["tainted"] is True
+
+
+def test_the_library_answers_searches_with_facets_and_refuses_bad_syntax(api: Api) -> None:
+    api.store.merge(
+        [
+            PostMortem(
+                id="postmortem:cmp-q9:1",
+                title="Post-mortem of cmp-q9",
+                campaign="cmp-q9",
+                channels=["paid_social", "email"],
+                categories=["creative"],
+                outcome="flagged",
+                search_text="cmp-q9\nCreative fatigue on <b>video</b> ads\nRotate the tired creative",
+            ),
+            PostMortem(
+                id="postmortem:cmp-q8:1",
+                title="Post-mortem of cmp-q8",
+                campaign="cmp-q8",
+                channels=["paid_search"],
+                categories=["channel_mix"],
+                search_text="cmp-q8\nBudget hog in search\nCap the hog",
+            ),
+        ]
+    )
+    with api.as_("auditor") as http:
+        found = http.get("/v1/library/search", params={"text": "fatigue"})
+        by_channel = http.get("/v1/library/search", params={"channel": "paid_search"})
+        bad = http.get("/v1/library/search", params={"text": '"unbalanced'})
+        similar = http.get("/v1/library/similar", params={"id": "postmortem:cmp-q9:1"})
+    assert found.status_code == 200, found.text
+    page = found.json()
+    assert [h["id"] for h in page["hits"]] == ["postmortem:cmp-q9:1"] and page["total"] == 1
+    snippet = " ".join(page["hits"][0]["snippets"])
+    assert "<mark>fatigue</mark>" in snippet.lower() and "<b>" not in snippet  # stored HTML escaped
+    assert [h["id"] for h in by_channel.json()["hits"]] == ["postmortem:cmp-q8:1"]
+    assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
+    assert similar.status_code == 200
