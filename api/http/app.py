@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -104,6 +104,67 @@ async def _nothing() -> Message:
     return {"type": "http.disconnect"}
 
 
+class Observe:
+    """Request id, metrics and one log line per request, and the audit of a write made with a key.
+
+    Plain ASGI (not `@app.middleware`), which costs no task and no stream wrapping per request.
+    The `key.used` event is written before the response starts, so a caller who has the answer
+    can find the event."""
+
+    def __init__(
+        self, app: ASGIApp, *, owner: FastAPI, templates: dict[int, str], requests: Any, latency: Any
+    ) -> None:
+        self.app = app
+        self.owner = owner
+        self.templates = templates
+        self.requests = requests
+        self.latency = latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")[:64]
+        rid = given or uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        method = scope["method"]
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode("latin-1"))]
+                if method in WRITES and status < 400:
+                    self.owner.state.read_cache.written()
+                    who = state.get("caller")
+                    if who is not None:
+                        await run_in_threadpool(
+                            keys.record_use, self.owner.state.store, who, method, scope["path"], status, rid
+                        )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            seconds = time.perf_counter() - started
+            route = self.templates.get(id(scope.get("route")), "unmatched")
+            self.requests.labels(method, route, str(status)).inc()
+            self.latency.labels(method, route).observe(seconds)
+            who = state.get("caller")
+            log.info(
+                "%s %s %s %d %.1fms %s",
+                rid,
+                method,
+                scope["path"],
+                status,
+                seconds * 1000,
+                who.person if who else "-",
+            )
+
+
 def create_app(settings: Settings | None = None, *, store: GraphStore | None = None) -> FastAPI:
     """The app; `store` lets a test share its own graph store (otherwise one is opened at start)."""
     settings = settings or Settings()
@@ -150,43 +211,8 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
     problems.install(app)
     templates: dict[int, str] = {}
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-        request.state.request_id = rid
-        started = time.perf_counter()
-        response = await call_next(request)
-        seconds = time.perf_counter() - started
-        matched = request.scope.get("route")
-        route = templates.get(id(matched), "unmatched")
-        requests.labels(request.method, route, str(response.status_code)).inc()
-        latency.labels(request.method, route).observe(seconds)
-        response.headers["X-Request-ID"] = rid
-        who: Any = getattr(request.state, "caller", None)
-        log.info(
-            "%s %s %s %d %.1fms %s",
-            rid,
-            request.method,
-            request.url.path,
-            response.status_code,
-            seconds * 1000,
-            who.person if who else "-",
-        )
-        if request.method in WRITES and response.status_code < 400:
-            app.state.read_cache.written()
-        if who is not None and request.method in WRITES and response.status_code < 400:
-            await run_in_threadpool(
-                keys.record_use,
-                app.state.store,
-                who,
-                request.method,
-                request.url.path,
-                response.status_code,
-                rid,
-            )
-        return response
-
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(Observe, owner=app, templates=templates, requests=requests, latency=latency)
     if settings.api_cors_origins:  # closed unless origins are configured
         app.add_middleware(
             CORSMiddleware,
