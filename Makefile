@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_ingest
 	$(BIN)/python -m tests.bench.bench_postmortem
 	$(BIN)/python -m tests.bench.bench_registry
+	$(BIN)/python -m tests.bench.bench_api --json bench-results/api.json
 
 clean:
 	-$(BIN)/warrant db stop

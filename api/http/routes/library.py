@@ -21,7 +21,7 @@ router = APIRouter(tags=["library"])
     response_model=LibraryPage,
     dependencies=[allow("view", "library")],
 )
-def search(
+async def search(
     request: Request,
     text: str = Query("", max_length=500, description="Lucene syntax; empty: browse, newest first."),
     channel: list[str] = Query([], max_length=50, description="Only these channels (repeatable)."),
@@ -52,7 +52,7 @@ def search(
         page=page,
         page_size=page_size,
     )
-    body = request.app.state.read_cache.get(
+    body = await request.app.state.read_cache.fetch(
         ("search", query.model_dump_json()),
         historical=False,
         compute=lambda: service.search(settings, query, store=store).model_dump_json().encode(),

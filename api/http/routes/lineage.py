@@ -57,7 +57,7 @@ AS_OF = Query(None, description="The graph as it stood then (what an approver wa
 
 
 @router.get("/lineage/trace", response_model=LineageView, dependencies=[allow("view", "lineage")])
-def trace(
+async def trace(
     request: Request,
     id: str = NODE,
     as_of: dt.datetime | None = AS_OF,
@@ -66,13 +66,13 @@ def trace(
 ) -> Response:
     """Everything the node rests on, back to the source exports."""
     moment = _utc(as_of)
-    return _cached(
+    return await _cached(
         request, ("trace", id, moment), moment, lambda: service.trace(settings, id, moment, store=store)
     )
 
 
 @router.get("/lineage/impact", response_model=LineageView, dependencies=[allow("view", "lineage")])
-def impact(
+async def impact(
     request: Request,
     id: str = NODE,
     as_of: dt.datetime | None = AS_OF,
@@ -81,15 +81,15 @@ def impact(
 ) -> Response:
     """Everything the node fed: the findings and decisions a bad source would taint."""
     moment = _utc(as_of)
-    return _cached(
+    return await _cached(
         request, ("impact", id, moment), moment, lambda: service.impact(settings, id, moment, store=store)
     )
 
 
-def _cached(request: Request, key: tuple[Any, ...], moment: dt.datetime | None, walk: Any) -> Response:
+async def _cached(request: Request, key: tuple[Any, ...], moment: dt.datetime | None, walk: Any) -> Response:
     """The serialised walk from the app's read cache (a walk as of a past time never changes)."""
     historical = moment is not None and moment < dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
-    body = request.app.state.read_cache.get(
+    body = await request.app.state.read_cache.fetch(
         key, historical=historical, compute=lambda: _view(walk()).model_dump_json().encode()
     )
     return Response(body, media_type="application/json")
