@@ -639,6 +639,37 @@ def replay(
         return Replay(run=stored, diff=result)
 
 
+def compare(settings: Settings, original: str, other: str, *, store: GraphStore | None = None) -> ReplayDiff:
+    """Two stored post-mortems compared finding by finding (a replay and its original, or any two
+    runs of one campaign): what was added, removed or changed, and which assumption or model
+    change explains it; the scorecards from both runs' MLflow metrics."""
+    from registry import diff
+    from registry.tracking import registry
+
+    with store_for(settings, store) as graph:
+        before, after = _stored_run(graph, original), _stored_run(graph, other)
+        if before["campaign"] != after["campaign"]:
+            raise InvalidGraphInput(
+                f"{original} is about {before['campaign']} and {other} about {after['campaign']}: "
+                "only post-mortems of one campaign compare finding by finding"
+            )
+        with registry(settings) as reg:
+            card_before = _scorecard_metrics(reg, before["mlflow_run_id"])
+            card_after = _scorecard_metrics(reg, after["mlflow_run_id"])
+        return diff.diff(
+            original=original,
+            replay=other,
+            before=before["findings"],
+            after=after["findings"],
+            assumptions_before=before["assumptions"],
+            assumptions_after=after["assumptions"],
+            models_before=before["models"],
+            models_after=after["models"],
+            scorecard_before=card_before,
+            scorecard_after=card_after,
+        )
+
+
 def _stored_run(store: GraphStore, postmortem_id: str) -> dict[str, Any]:
     """A stored post-mortem's run as the replay needs it: campaign, snapshots, models, assumptions,
     overrides, ICP and findings by logical id."""

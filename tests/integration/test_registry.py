@@ -25,7 +25,7 @@ import pytest
 
 from api.services import models as model_service
 from api.services.ingest import ingest
-from api.services.postmortem import PostMortemRun, replay, run_postmortem
+from api.services.postmortem import PostMortemRun, compare, replay, run_postmortem
 from api.services.sample import generate, load
 from diagnostics.postmortem import PostMortemResult
 from graph.connect import open_store
@@ -202,6 +202,8 @@ def test_replay_with_another_window_changes_attribution_findings_not_the_scoreca
         linked = store.linked(done.run.postmortem_id, Rel.REPLAY_OF, incoming=False)
     assert list(linked) == [demo.run.postmortem_id]
     assert _runs(demo.settings)[done.run.mlflow_run_id]["tags"]["warrant.replay_of"] == demo.run.postmortem_id
+    stored = compare(demo.settings, demo.run.postmortem_id, done.run.postmortem_id)  # the API's diff
+    assert stored.model_dump() == diff.model_dump()
 
 
 def test_replay_under_a_challenger_model_names_the_model_as_the_cause(demo: Demo) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -128,6 +128,24 @@ def replay(
     findings were added, removed or changed, and why."""
     done = postmortem_service.replay(settings, postmortem_id, sets=body.sets, models=body.models, store=store)
     return ReplayResult(run=done.run, diff=done.diff)
+
+
+@router.get(
+    "/postmortems/{postmortem_id}/diff",
+    response_model=ReplayDiff,
+    dependencies=[allow("view", "postmortems")],
+)
+def diff(
+    postmortem_id: str,
+    against: str = Query(
+        ..., min_length=1, max_length=512, description="Another post-mortem of the campaign."
+    ),
+    settings: Settings = Depends(deps.settings),
+    store: GraphStore = Depends(deps.store),
+) -> Any:
+    """This post-mortem against another of the same campaign, finding by finding, with the
+    assumption or model changes that explain each difference."""
+    return postmortem_service.compare(settings, postmortem_id, against, store=store)
 
 
 @router.get(
