@@ -28,6 +28,8 @@ def serve(
     settings = Settings()
     policies(settings)  # a bad policy file stops here, in one line with its file and line
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for chatty in ("httpx", "httpcore", "neo4j"):  # one line per request is ours; theirs is noise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     where = f"http://{host or settings.api_host}:{port if port is not None else settings.api_port}"
     console.print(f"Warrant API on {where} (OpenAPI document: {where}/v1/openapi.json, with a key)")
     uvicorn.run(
