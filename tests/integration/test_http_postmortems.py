@@ -109,6 +109,7 @@ def test_the_action_plan_is_assigned_then_published(demo: Demo) -> None:
         assert expected.status_code == 200 and expected.json()["expect_baseline"] > 0
         published = http.post(f"/v1/postmortems/{pm}/publish")
         assert published.status_code == 200 and published.json()["status"] == "published"
+        assert "search_text" not in published.json()  # the library's copy of its text stays inside
 
 
 def test_a_replay_and_its_diff(demo: Demo) -> None:

@@ -109,7 +109,9 @@ def publish(
     postmortem_id: str, settings: Settings = Depends(deps.settings), store: GraphStore = Depends(deps.store)
 ) -> Any:
     """Publish; refused (409) while an action item lacks a named owner or a due date."""
-    return postmortem_service.publish(settings, postmortem_id, store=store).model_dump()
+    return postmortem_service.publish(settings, postmortem_id, store=store).model_dump(
+        exclude={"search_text"}
+    )
 
 
 @router.post(
