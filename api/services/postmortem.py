@@ -600,9 +600,8 @@ def replay(
     """Run a stored post-mortem again on the same snapshots under other assumptions (`sets`:
     KEY=VALUE) or model versions (`models`: NAME@ALIAS or NAME/VERSION), link it REPLAY_OF the
     original, and diff the two finding by finding."""
-    from registry import assumption_sets, diff
+    from registry import assumption_sets
     from registry import models as registered
-    from registry.tracking import registry
 
     changes = assumption_sets.parse_sets(sets)
     refs = dict(registered.parse_ref(m) for m in models)
@@ -620,23 +619,7 @@ def replay(
             replay_of=postmortem_id,
             store=graph,
         )
-        replayed = _stored_run(graph, stored.postmortem_id)
-        with registry(settings) as reg:
-            card_before = _scorecard_metrics(reg, original["mlflow_run_id"])
-            card_after = _scorecard_metrics(reg, replayed["mlflow_run_id"])
-        result = diff.diff(
-            original=postmortem_id,
-            replay=stored.postmortem_id,
-            before=original["findings"],
-            after=replayed["findings"],
-            assumptions_before=original["assumptions"],
-            assumptions_after=replayed["assumptions"],
-            models_before=original["models"],
-            models_after=replayed["models"],
-            scorecard_before=card_before,
-            scorecard_after=card_after,
-        )
-        return Replay(run=stored, diff=result)
+        return Replay(run=stored, diff=compare(settings, postmortem_id, stored.postmortem_id, store=graph))
 
 
 def compare(settings: Settings, original: str, other: str, *, store: GraphStore | None = None) -> ReplayDiff:

@@ -13,15 +13,12 @@ from dataclasses import dataclass
 import pytest
 
 from api.services import decisions, keys
-from api.services.postmortem import PostMortemRun, run_postmortem
-from api.services.sample import generate, load
+from api.services.postmortem import PostMortemRun
 from graph.connect import open_store
 from graph.settings import Settings
 from graph.store import GraphStore
-from tests.conftest import new_database
+from tests.demo import CAMPAIGN, demo_database
 from tests.http_server import client, serving
-
-CAMPAIGN = "cmp-2026q3"
 
 
 @dataclass
@@ -36,25 +33,14 @@ class Demo:
 def demo(
     embedded_settings: Settings, admin_store: GraphStore, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Demo]:
-    directory = tmp_path_factory.mktemp("http-sample") / "S"
-    generate("S", 7, directory)
-    name = new_database(admin_store)
-    settings = Settings(
-        home=embedded_settings.home,
-        actor="test",
-        graph_database=name,
-        mlflow_store=tmp_path_factory.mktemp("http-mlflow") / "store",
-    )
-    load(settings, directory)
-    run, _ = run_postmortem(settings, CAMPAIGN)
-    decisions.add_person(settings, "priya", "Priya Raman", ["analyst"])
-    decisions.add_person(settings, "avi", "Avi Auditor", ["auditor"])
-    with open_store(settings) as store:
-        _, analyst = keys.create(settings, "priya", ["analyst"], store=store)
-        _, auditor = keys.create(settings, "avi", ["auditor"], store=store)
-        with serving(settings, store) as base:
-            yield Demo(base, run, analyst, auditor)
-    admin_store.dialect.server_command(f"drop database {name}")
+    with demo_database(embedded_settings, admin_store, tmp_path_factory, "http") as (settings, run):
+        decisions.add_person(settings, "priya", "Priya Raman", ["analyst"])
+        decisions.add_person(settings, "avi", "Avi Auditor", ["auditor"])
+        with open_store(settings) as store:
+            _, analyst = keys.create(settings, "priya", ["analyst"], store=store)
+            _, auditor = keys.create(settings, "avi", ["auditor"], store=store)
+            with serving(settings, store) as base:
+                yield Demo(base, run, analyst, auditor)
 
 
 def test_a_post_mortem_its_report_and_its_findings(demo: Demo) -> None:

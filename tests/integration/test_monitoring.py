@@ -22,8 +22,7 @@ from mlflow import MlflowClient
 
 from api.services import decisions as service
 from api.services.ingest import ingest
-from api.services.postmortem import PostMortemRun, run_postmortem
-from api.services.sample import generate, load
+from api.services.postmortem import PostMortemRun
 from governance import audit
 from graph.connect import open_store
 from graph.errors import InvalidGraphInput
@@ -31,9 +30,8 @@ from graph.lineage import trace
 from graph.model import Rel
 from graph.settings import Settings
 from graph.store import GraphStore
-from tests.conftest import new_database
+from tests.demo import CAMPAIGN, demo_database
 
-CAMPAIGN = "cmp-2026q3"
 PLATFORMS = {"paid_search": ("google_ads", "Brand - US"), "paid_social": ("facebook_ads", "Prospecting")}
 AD_COLUMNS = [
     "source_relation",
@@ -95,21 +93,10 @@ class Demo:
 def demo(
     embedded_settings: Settings, admin_store: GraphStore, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Demo]:
-    directory = tmp_path_factory.mktemp("monitoring-sample") / "S"
-    generate("S", 7, directory)
-    name = new_database(admin_store)
-    settings = Settings(
-        home=embedded_settings.home,
-        actor="test",
-        graph_database=name,
-        mlflow_store=tmp_path_factory.mktemp("mlflow") / "store",
-    )
-    load(settings, directory)
-    run, _ = run_postmortem(settings, CAMPAIGN)
-    service.add_person(settings, "ann", "Ann Analyst", ["analyst"])
-    service.add_person(settings, "lee", "Lee Lead", ["governance_lead"])
-    yield Demo(settings, run, tmp_path_factory)
-    admin_store.dialect.server_command(f"drop database {name}")
+    with demo_database(embedded_settings, admin_store, tmp_path_factory, "monitoring") as (settings, run):
+        service.add_person(settings, "ann", "Ann Analyst", ["analyst"])
+        service.add_person(settings, "lee", "Lee Lead", ["governance_lead"])
+        yield Demo(settings, run, tmp_path_factory)
 
 
 @pytest.fixture
