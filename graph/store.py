@@ -17,6 +17,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -32,6 +33,11 @@ from graph.model import SYSTEM_PROPERTIES, Node, Rel, node_type, timestamp, utc_
 T = TypeVar("T")
 Edge = tuple[str, Rel, str]
 _MAX_ATTEMPTS = 8
+
+
+# What every unit of work in the current context adds before it commits. The HTTP API sets it, for
+# a request that may write, to audit the key the write was made with in the write's own transaction.
+before_commit: ContextVar[Callable[[Tx], None] | None] = ContextVar("warrant_before_commit", default=None)
 
 
 class _Conflict(Exception):
@@ -294,10 +300,19 @@ class GraphStore:
         a lost compare-and-set or a duplicate id from a racing MERGE reruns the whole unit here.
         """
         actor = by or self.actor
+        extra = before_commit.get()
+
+        def run(tx: ManagedTransaction) -> T:
+            unit = Tx(tx, timestamp(self.clock()), actor)
+            result = work(unit)
+            if extra is not None:
+                extra(unit)
+            return result
+
         for attempt in range(_MAX_ATTEMPTS):
             try:
                 with self.driver.session(database=self.database) as session:
-                    return session.execute_write(lambda tx: work(Tx(tx, timestamp(self.clock()), actor)))
+                    return session.execute_write(run)
             except (_Conflict, ConstraintError):
                 if attempt == _MAX_ATTEMPTS - 1:
                     raise ConcurrentModification(

@@ -18,7 +18,6 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
@@ -26,7 +25,6 @@ from api.http.cache import ReadCache
 from api.http.routes import data, decisions, library, lineage, operations, postmortems
 from api.http.security import allow
 from api.services import decisions as decision_service
-from api.services import keys
 from graph.connect import open_store
 from graph.settings import Settings
 from graph.store import GraphStore
@@ -105,11 +103,11 @@ async def _nothing() -> Message:
 
 
 class Observe:
-    """Request id, metrics and one log line per request, and the audit of a write made with a key.
+    """Request id, metrics and one log line per request; a successful write drops the now-reads
+    of the read cache. (The key a write was made with is audited inside the write itself:
+    `security.caller` sets `graph.store.before_commit`.)
 
-    Plain ASGI (not `@app.middleware`), which costs no task and no stream wrapping per request.
-    The `key.used` event is written before the response starts, so a caller who has the answer
-    can find the event."""
+    Plain ASGI (not `@app.middleware`), which costs no task and no stream wrapping per request."""
 
     def __init__(
         self, app: ASGIApp, *, owner: FastAPI, templates: dict[int, str], requests: Any, latency: Any
@@ -139,11 +137,6 @@ class Observe:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode("latin-1"))]
                 if method in WRITES and status < 400:
                     self.owner.state.read_cache.written()
-                    who = state.get("caller")
-                    if who is not None:
-                        await run_in_threadpool(
-                            keys.record_use, self.owner.state.store, who, method, scope["path"], status, rid
-                        )
             await send(message)
 
         try:

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.http.problems import Forbidden, TooManyRequests
 from api.services import keys
 from governance import policy as gates
+from graph.store import before_commit
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `warrant keys create --person ... --role ...`")
 header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key, as a header.")
@@ -45,6 +46,12 @@ async def caller(
         state.key_cache[digest] = (now, who)
     _rate(request, who, now)
     request.state.caller = who
+    # A request that may write audits its key inside every write it makes (None for reads).
+    writes = request.method in ("POST", "PUT", "PATCH", "DELETE")
+    hook = (
+        keys.audit_writes(who, request.method, request.url.path, request.state.request_id) if writes else None
+    )
+    before_commit.set(hook)
     return who
 
 

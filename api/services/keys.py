@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,23 +139,17 @@ def list_keys(settings: Settings, *, store: GraphStore | None = None) -> list[di
         return [_public({"id": i, **p}) for i, (_, p) in sorted(graph.nodes("ApiKey").items())]
 
 
-def record_use(
-    store: GraphStore, caller: Caller, method: str, path: str, status: int, request_id: str
-) -> None:
-    """A write made with a key is an audit event of its own (who, which key, which route, outcome)."""
+def audit_writes(caller: Caller, method: str, path: str, request_id: str) -> Callable[[Tx], None]:
+    """The work that records a key's use inside each write it makes (`graph.store.before_commit`):
+    who, with which key, through which route; in the write's own transaction, so the change and
+    the record of who made it commit together or not at all."""
 
-    def work(tx: Tx) -> None:
+    def record(tx: Tx) -> None:
         audit.append(
             tx,
             "key.used",
             caller.key_id,
-            {
-                "person": caller.person,
-                "method": method,
-                "path": path,
-                "status": status,
-                "request_id": request_id,
-            },
+            {"person": caller.person, "method": method, "path": path, "request_id": request_id},
         )
 
-    store.unit_of_work(work, by=caller.person)
+    return record

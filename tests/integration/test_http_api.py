@@ -209,20 +209,24 @@ def test_only_admins_ingest_a_path_on_the_server(api: Api) -> None:
     assert refused.status_code == 422  # allowed to try; the file is no Salesforce export
 
 
-def test_writes_with_a_key_are_audited_and_metrics_count_routes(api: Api) -> None:
-    with api.as_("analyst") as http:
+def test_writes_with_a_key_are_audited_in_their_own_transaction_and_metrics_count_routes(api: Api) -> None:
+    with api.as_("analyst") as http, api.as_("auditor") as auditor:
         created = http.post(
             "/v1/decisions",
             json={"kind": "process_change", "title": "Weekly UTM audit", "findings": ["f-ok"]},
         )
         rid = created.headers["X-Request-ID"]
+        refused = auditor.post("/v1/decisions", json={"kind": "pause", "title": "No", "findings": ["f-ok"]})
         metrics = http.get("/v1/metrics").text
-    used = [
-        e
-        for _, (_, e) in api.store.nodes("AuditEvent").items()
-        if e["action"] == "key.used" and rid in e["payload"]
+    events = [e for _, (_, e) in api.store.nodes("AuditEvent").items()]
+    [used] = [e for e in events if e["action"] == "key.used" and rid in e["payload"]]
+    [proposed] = [
+        e for e in events if e["action"] == "decision.proposed" and created.json()["id"] == e["subject_id"]
     ]
-    assert len(used) == 1 and used[0]["actor"] == "analyst-1"
+    assert used["actor"] == "analyst-1" and used["subject_id"].startswith("apikey:")
+    assert used["at"] == proposed["at"] and used["seq"] == proposed["seq"] + 1  # one transaction, in order
+    assert not [e for e in events if refused.headers["X-Request-ID"] in e["payload"]]  # nothing written
+    assert audit.verify(api.store).ok
     assert 'warrant_http_requests_total{method="POST",route="/v1/decisions",status="201"}' in metrics
 
 
