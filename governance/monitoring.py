@@ -99,14 +99,17 @@ def monitor(
     """Judge every executed decision with a promise, and check every action item whose expected
     effect's date the new data covers."""
     report = Report()
-    for decision_id, (_, d) in sorted(store.nodes("Decision").items()):
+    decisions = store.nodes("Decision")
+    reversed_ = {p.get("rolls_back") for _, (_, p) in decisions.items()} - {None}
+    for decision_id, (_, d) in sorted(decisions.items()):
         if d.get("state") not in ("executed", "verified") or not d.get("promise"):
             continue
         if d.get("monitor_status") not in FINAL:
             report.decisions.append(_judge_decision(store, decision_id, d, read, min_days))
-        rollback = _rollback(store, policies, decision_id, threshold)
-        if rollback:
-            report.proposed.append(rollback)
+        if decision_id not in reversed_:
+            rollback = _rollback(store, policies, decision_id, threshold)
+            if rollback:
+                report.proposed.append(rollback)
     for item_id, (_, a) in sorted(store.nodes("ActionItem").items()):
         if a.get("expect") and a.get("outcome") not in ("achieved", "missed"):
             report.actions.append(_check_action(store, item_id, a, read))
@@ -207,8 +210,9 @@ def _notify(tx: Tx, decision: dict[str, Any], decision_id: str, message: str) ->
 
 def _rollback(store: GraphStore, policies: gates.PolicySet, decision_id: str, threshold: int) -> str | None:
     """Draft the reverse reallocation of a decision that fell short with the spend moved as
-    ordered, unless one exists; a separate unit of work from the verdict, so it is retried by the
-    next pass if it did not happen."""
+    ordered (the caller has checked that none exists: one scan of the decisions per pass, not one
+    per decision); a separate unit of work from the verdict, so it is retried by the next pass if
+    it did not happen."""
     d = engine.load(store, decision_id)
     if d.get("monitor_status") != "shortfall":
         return None
@@ -218,8 +222,6 @@ def _rollback(store: GraphStore, policies: gates.PolicySet, decision_id: str, th
         if label == "Finding" and p.get("kind") == "promise_shortfall" and p.get("confounders_ok")
     )
     if not shortfalls:
-        return None
-    if any(p.get("rolls_back") == decision_id for _, (_, p) in store.nodes("Decision").items()):
         return None
     finding_id = shortfalls[-1][0]
     node = engine.propose(
