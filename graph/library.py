@@ -742,7 +742,7 @@ class _CypherLibrary:
         "date_from": "p.period_end >= $date_from",
         "date_to": "p.period_start <= $date_to",
     }
-    _INDEX = "ft_PostMortem_search_text"  # Neo4jDialect.ensure_fulltext's name for it
+    _INDEX = "ft_PostMortem_search_text"  # Neo4jDialect.ensure_schema's name for it
     _RETURN = ", ".join(f"p.{f} AS {f}" for f in _FIELDS)
 
     def __init__(self, store: GraphStore) -> None:

@@ -289,7 +289,7 @@ class GraphStore:
             "CREATE INDEX revision_node_id IF NOT EXISTS FOR (r:Revision) ON (r.node_id)",
         ):
             self.read(statement)
-        self.dialect.ensure_fulltext(self.driver, self.database)
+        self.dialect.ensure_schema(self.driver, self.database)
 
     # -- transactions -------------------------------------------------------------------------
 
