@@ -62,6 +62,8 @@ class ReportData(BaseModel):
     funnel: list[FunnelStage] = Field(default_factory=list)
     channel_columns: list[str] = Field(default_factory=list)
     channel_rows: list[list[str]] = Field(default_factory=list)
+    creative_columns: list[str] = Field(default_factory=list)
+    creative_rows: list[list[str]] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     attribution_models: list[str] = Field(default_factory=list)
     attribution: dict[str, list[float]] = Field(default_factory=dict)  # channel -> share per model
@@ -118,6 +120,7 @@ def render(data: ReportData) -> str:
         _funnel(data.funnel),
         _callouts(data.findings),
         _table("Channels", data.channel_columns, data.channel_rows),
+        _table("Creatives", data.creative_columns, data.creative_rows),
         _attribution(data.attribution_models, data.attribution),
         _waterfall(data.waterfall_title, data.waterfall),
         _actions(data.actions),

@@ -54,19 +54,10 @@ def report_data(result: PostMortemResult) -> ReportData:
             for c in result.funnel.comparisons
             if c.channel == "all"
         ],
-        channel_columns=["channel", "spend", "leads", "MQL rate", "pipeline", "cost per MQL", "rank"],
-        channel_rows=[
-            [
-                s.label,
-                f"{s.spend:,.0f}",
-                str(s.leads),
-                s.mql_rate.format(".1%"),
-                f"{s.pipeline:,.0f}",
-                s.cost_per_mql.format(",.0f"),
-                "-" if s.rank is None else str(s.rank),
-            ]
-            for s in result.dissection.by.get("channel", ())
-        ],
+        channel_columns=["channel", *_SEGMENT_COLUMNS],
+        channel_rows=_segment_rows(result, "channel"),
+        creative_columns=["creative", *_SEGMENT_COLUMNS],
+        creative_rows=_segment_rows(result, "creative"),
         findings=sorted(result.findings, key=lambda f: (f.label != "finding", -f.impact_value())),
         attribution_models=list(result.attribution.get("models", [])),
         attribution=result.attribution.get("shares", {}),
@@ -81,6 +72,24 @@ def report_data(result: PostMortemResult) -> ReportData:
             f"{n.source}: {n.gate} {n.status}: {n.message}" for n in result.quality if n.status != "pass"
         ],
     )
+
+
+_SEGMENT_COLUMNS = ["spend", "leads", "MQL rate", "pipeline", "cost per MQL", "rank"]
+
+
+def _segment_rows(result: PostMortemResult, dimension: str) -> list[list[str]]:
+    return [
+        [
+            s.label,
+            f"{s.spend:,.0f}",
+            str(s.leads),
+            s.mql_rate.format(".1%"),
+            f"{s.pipeline:,.0f}",
+            s.cost_per_mql.format(",.0f"),
+            "-" if s.rank is None else str(s.rank),
+        ]
+        for s in result.dissection.by.get(dimension, ())
+    ]
 
 
 def _waterfall(result: PostMortemResult) -> list[Bar]:

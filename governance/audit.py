@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ class Verification:
     head: str | None
     problem: str | None = None
     seq: int | None = None  # where the first broken link is
+    checkpoints: int = 0  # signed checkpoints that held
 
     def line(self) -> str:
         if self.ok:
@@ -126,7 +127,7 @@ def verify(store: GraphStore, checkpoints: Sequence[Mapping[str, Any]] = ()) -> 
         if event["hash"] != checkpoint["hash"]:
             problem = f"seq {seq} no longer has the hash its checkpoint of {checkpoint['at']} signed"
             return Verification(False, len(chain), None, problem, seq)
-    return result
+    return replace(result, checkpoints=len(checkpoints))
 
 
 def checkpoint(store: GraphStore, key: Ed25519PrivateKey, path: Path) -> dict[str, Any]:

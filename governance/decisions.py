@@ -266,6 +266,24 @@ def record_policy_version(tx: Tx, policies: gates.PolicySet) -> None:
         )
 
 
+PREVIEWED = ("submit", "approve", "reject", "execute", "verify", "rollback")
+
+
+def preview(
+    store: GraphStore, policies: gates.PolicySet, decision_id: str, *, by: str, threshold: int = 50_000
+) -> dict[str, gates.Verdict]:
+    """What the policies would say now if `by` took each action, judged exactly as `act` and
+    execution judge it (same evidence, same threshold), so a screen can say why before anyone clicks.
+    Nothing is written: the verdict that counts is the one taken with the action."""
+    who = person(store, by)
+    current = load(store, decision_id)
+    view = policy_view(current, evidence(store, justifying(store, decision_id)))
+    return {
+        action: gates.evaluate(policies, who, action, view, two_approver_threshold=threshold)
+        for action in PREVIEWED
+    }
+
+
 @dataclass(frozen=True)
 class Transition:
     decision: dict[str, Any]

@@ -14,6 +14,10 @@ _RANGE = (
     "MATCH (e:AuditEvent) WHERE e.at >= $start AND e.at <= $end "
     "RETURN properties(e) AS props ORDER BY e.seq, e.id"
 )
+_ABOUT = (
+    "MATCH (e:AuditEvent) WHERE e.subject_id = $subject "
+    "RETURN properties(e) AS props ORDER BY e.seq DESC LIMIT $limit"
+)
 
 
 def head(tx: Tx) -> tuple[int, str] | None:
@@ -29,3 +33,8 @@ def events(store: GraphStore) -> list[dict[str, Any]]:
 
 def events_between(store: GraphStore, start: str, end: str) -> list[dict[str, Any]]:
     return [row["props"] for row in store.read(_RANGE, start=start, end=end)]
+
+
+def events_about(store: GraphStore, subject_id: str, limit: int) -> list[dict[str, Any]]:
+    """The latest `limit` events recorded about one node, newest first."""
+    return [row["props"] for row in store.read(_ABOUT, subject=subject_id, limit=limit)]

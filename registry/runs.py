@@ -96,6 +96,7 @@ def log_postmortem(
     snapshots: Sequence[SnapshotInput],
     findings: list[dict[str, Any]],
     report_html: str,
+    report_data: dict[str, Any],
     drift: list[dict[str, Any]],
     replay_of: str | None = None,
 ) -> str:
@@ -124,6 +125,7 @@ def log_postmortem(
             )
             with contextlib.redirect_stderr(io.StringIO()):
                 mlflow.log_text(report_html, "report.html")
+                mlflow.log_dict(report_data, "report_data.json")  # the same numbers, for the UI's charts
                 mlflow.log_dict({"findings": findings}, "findings.json")
                 mlflow.log_dict(
                     {
@@ -169,6 +171,15 @@ def read_output(reg: Registry, mlflow_run_id: str, name: str) -> str:
     """A model's output (`outputs/<name>.json`) as the post-mortem logged it: what a decision's
     promise is priced from, so it is the run's own numbers, not a recomputation."""
     return read_artifact(reg, mlflow_run_id, f"outputs/{name}.json")
+
+
+def has_artifact(reg: Registry, mlflow_run_id: str, path: str) -> bool:
+    """Whether a run logged `path` (a top-level artifact): runs logged by older code lack some."""
+    try:
+        listed = reg.client.list_artifacts(mlflow_run_id)  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise unavailable(reg.uri, exc) from exc
+    return any(item.path == path for item in listed)
 
 
 def read_artifact(reg: Registry, mlflow_run_id: str, path: str) -> str:

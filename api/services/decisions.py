@@ -148,6 +148,36 @@ def act(
         )
 
 
+class VerdictView(BaseModel):
+    allowed: bool
+    reasons: list[str]
+    policies: list[str]
+
+
+class Verdicts(BaseModel):
+    decision_id: str
+    version: int
+    state: str
+    verdicts: dict[str, VerdictView]
+
+
+def verdicts(settings: Settings, decision_id: str, *, by: str, store: GraphStore | None = None) -> Verdicts:
+    """The policies' answer for each action `by` could take on the decision now, in plain language."""
+    gates_ = policies(settings)
+    with store_for(settings, store) as graph:
+        current = engine.load(graph, decision_id)
+        found = engine.preview(graph, gates_, decision_id, by=by, threshold=settings.approval_threshold)
+    return Verdicts(
+        decision_id=decision_id,
+        version=current["version"],
+        state=current["state"],
+        verdicts={
+            action: VerdictView(allowed=v.allowed, reasons=list(v.reasons), policies=list(v.policies))
+            for action, v in found.items()
+        },
+    )
+
+
 def show(settings: Settings, decision_id: str, *, store: GraphStore | None = None) -> DecisionView:
     with store_for(settings, store) as graph:
         decision = engine.load(graph, decision_id)

@@ -9,6 +9,7 @@ from typing import Any
 
 from governance import audit
 from governance import policy as gates
+from graph import audit as statements
 from graph.connect import open_store, store_for
 from graph.errors import WarrantError
 from graph.settings import Settings
@@ -62,3 +63,15 @@ def verify_report(path: Path, public_key: Path | None = None) -> audit.Verificat
     except (OSError, ValueError) as exc:
         raise WarrantError(f"cannot read {path}: {exc}") from None
     return audit.verify_report(doc, pem)
+
+
+def events_about(
+    settings: Settings, subject_id: str, limit: int = 100, *, store: GraphStore | None = None
+) -> list[dict[str, Any]]:
+    """What the audit chain recorded about one node (its payload parsed), newest first."""
+    with store_for(settings, store) as graph:
+        rows = statements.events_about(graph, subject_id, limit)
+    keep = ("seq", "action", "subject_id", "actor", "at", "hash")
+    return [
+        {**{k: row.get(k) for k in keep}, "payload": json.loads(row.get("payload") or "{}")} for row in rows
+    ]

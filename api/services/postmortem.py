@@ -129,7 +129,8 @@ def run_postmortem(
             drifts = drift_check.check(graph, files, snapshots, campaign_id, a)
             marked = drift_check.drifted_models(drifts)
         with _timed(spent, "report"):
-            html = render(report_data(result))
+            data = report_data(result)
+            html = render(data)
         findings = [_finding_json(f) for f in result.findings]
         lineage_event = None
         if pm_id in existing:
@@ -146,6 +147,7 @@ def run_postmortem(
                     snapshots=_snapshot_inputs(graph, files, snapshots),
                     findings=findings,
                     report_html=html,
+                    report_data=data.model_dump(mode="json"),
                     drift=[d.to_json() for d in drifts],
                     replay_of=replay_of,
                 )

@@ -93,6 +93,24 @@ def report_html(settings: Settings, store: GraphStore, postmortem_id: str) -> st
         return read_artifact(reg, view.mlflow_run_id, "report.html")
 
 
+def report_data(settings: Settings, store: GraphStore, postmortem_id: str) -> dict[str, Any]:
+    """The numbers behind the report (tiles, funnel, tables, attribution, waterfall, findings, plan)
+    as the run logged them, so a screen draws the same figures the HTML report shows."""
+    from registry.runs import has_artifact, read_artifact
+    from registry.tracking import registry
+
+    view = show(store, postmortem_id)
+    if not view.mlflow_run_id:
+        raise NotFound(f"{postmortem_id} has no MLflow run to read its report data from")
+    with registry(settings) as reg:
+        if not has_artifact(reg, view.mlflow_run_id, "report_data.json"):
+            raise NotFound(
+                f"{postmortem_id} was logged before runs kept their report data; its HTML report has the "
+                "same figures, or replay it to log them"
+            )
+        return dict(json.loads(read_artifact(reg, view.mlflow_run_id, "report_data.json")))
+
+
 def set_action_status(
     settings: Settings, action_id: str, status: str, *, by: str, store: GraphStore | None = None
 ) -> dict[str, Any]:

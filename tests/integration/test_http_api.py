@@ -172,6 +172,32 @@ def test_a_decision_changes_only_with_if_match_on_its_current_version(api: Api) 
     assert audit.verify(api.store).ok
 
 
+def test_a_screen_learns_who_calls_what_the_policies_would_say_and_what_the_chain_recorded(api: Api) -> None:
+    """What the UI stands on: the caller's roles, a verdict per action before anyone clicks (the same
+    policies as the action itself), and the audit events about one node."""
+    proposal = {"kind": "pause", "title": "Pause the tired creative again", "findings": ["f-ok"]}
+    with api.as_("analyst") as analyst, api.as_("governance_lead") as lead, api.as_("auditor") as auditor:
+        me = analyst.get("/v1/me").json()
+        decision_id = analyst.post("/v1/decisions", json=proposal).json()["id"]
+        analyst.post(f"/v1/decisions/{decision_id}/submit", headers={"If-Match": '"1"'})
+        mine = analyst.get(f"/v1/decisions/{decision_id}/verdicts").json()
+        leads = lead.get(f"/v1/decisions/{decision_id}/verdicts").json()
+        approved = lead.post(f"/v1/decisions/{decision_id}/approve", headers={"If-Match": '"2"'})
+        events = auditor.get("/v1/audit/events", params={"subject": decision_id}).json()
+        chain = auditor.get("/v1/audit/verify").json()
+        nothing = auditor.get("/v1/audit/events", params={"subject": "decision:none"}).json()
+    assert me == {"person": "analyst-1", "name": "Analyst 1", "roles": ["analyst"], "key_id": me["key_id"]}
+    assert mine["state"] == "pending_approval" and mine["version"] == 2
+    assert not mine["verdicts"]["approve"]["allowed"] and mine["verdicts"]["approve"]["reasons"]
+    approve = leads["verdicts"]["approve"]
+    assert approve["allowed"] and "leads-decide" in approve["policies"]
+    assert approved.status_code == 200  # the preview said so, and the action agrees
+    assert [e["action"] for e in events] == ["decision.approve", "decision.submit", "decision.proposed"]
+    assert events[-1]["actor"] == "analyst-1" and events[0]["payload"]["by"] == "governance_lead-1"
+    assert [e["seq"] for e in events] == sorted((e["seq"] for e in events), reverse=True)
+    assert chain["ok"] and chain["checkpoints"] == 0 and nothing == []
+
+
 def _counts(store: GraphStore) -> tuple[int, int, int]:
     return store.count("Snapshot"), store.count("Extract"), store.count("QualityCheck")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html import escape
 
 import pytest
 
@@ -66,6 +67,26 @@ def test_a_post_mortem_its_report_and_its_findings(demo: Demo) -> None:
     assert {s["table"] for s in snapshots} >= {"ad_performance", "leads"}
     assert one["checks"] and one["extracts"] and CAMPAIGN in one["campaigns"]
     assert pm in [h["id"] for h in found["hits"]]
+
+
+def test_the_report_data_is_the_html_reports_numbers(demo: Demo) -> None:
+    """The UI draws from /data; it must be the run's own numbers, the ones the HTML report shows."""
+    pm = demo.run.postmortem_id
+    with client(demo.base, demo.auditor) as http:
+        data = http.get(f"/v1/postmortems/{pm}/data").json()
+        html = http.get(f"/v1/postmortems/{pm}/report").text
+        missing = http.get("/v1/postmortems/postmortem:nope:0/data")
+    assert data["title"] in html and data["tiles"] and data["funnel"]
+    for tile in data["tiles"]:
+        assert f">{escape(tile['actual'])}<" in html
+    assert data["channel_rows"] and data["creative_rows"] and data["creative_columns"][0] == "creative"
+    for row in data["creative_rows"]:
+        assert f"<td>{escape(row[0])}</td>" in html  # the creative table is in the export too
+    for model in range(len(data["attribution_models"])):
+        total = sum(shares[model] for shares in data["attribution"].values())
+        assert total == pytest.approx(1.0, abs=1e-6)  # each model attributes all conversions
+    assert len(data["findings"]) == len(demo.run.findings) and data["waterfall"]
+    assert missing.status_code == 404
 
 
 def test_the_action_plan_is_assigned_then_published(demo: Demo) -> None:

@@ -102,6 +102,18 @@ def get_decision(
     return view
 
 
+@router.get("/decisions/{decision_id}/verdicts", response_model=service.Verdicts)
+def verdicts(
+    decision_id: str,
+    settings: Settings = Depends(deps.settings),
+    store: GraphStore = Depends(deps.store),
+    who: Caller = allow("view", "decisions"),
+) -> Any:
+    """What the policies would say now if the caller took each action, with their plain-language
+    reasons: a screen shows why before anyone clicks. The verdict that counts is taken with the action."""
+    return service.verdicts(settings, decision_id, by=who.person, store=store)
+
+
 @router.post(
     "/decisions/{decision_id}/{action}",
     response_model=TransitionView,

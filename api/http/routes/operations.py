@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
@@ -38,6 +38,24 @@ class ChainStatus(BaseModel):
     head: str | None = None
     problem: str | None = None
     seq: int | None = None
+    checkpoints: int = 0
+
+
+class AuditEventView(BaseModel):
+    seq: int
+    action: str
+    subject_id: str
+    actor: str
+    at: str
+    hash: str
+    payload: dict[str, Any]
+
+
+class Me(BaseModel):
+    person: str
+    name: str
+    roles: list[str]
+    key_id: str
 
 
 class MonitorReport(BaseModel):
@@ -92,7 +110,28 @@ def metrics(request: Request) -> Response:
 def verify_audit(settings: Settings = Depends(deps.settings), store: GraphStore = Depends(deps.store)) -> Any:
     """Walk the audit hash chain (and the signed checkpoints) and name the first broken link."""
     v = governance_service.verify_chain(settings, store=store)
-    return ChainStatus(ok=v.ok, events=v.events, head=v.head, problem=v.problem, seq=v.seq)
+    return ChainStatus(
+        ok=v.ok, events=v.events, head=v.head, problem=v.problem, seq=v.seq, checkpoints=v.checkpoints
+    )
+
+
+@router.get("/audit/events", response_model=list[AuditEventView], dependencies=[allow("view", "audit")])
+def audit_events(
+    subject: str = Query(min_length=1, max_length=500, description="The node the events are about."),
+    limit: int = Query(100, ge=1, le=1000),
+    settings: Settings = Depends(deps.settings),
+    store: GraphStore = Depends(deps.store),
+) -> Any:
+    """What the audit chain recorded about one node, newest first."""
+    return governance_service.events_about(settings, subject, limit, store=store)
+
+
+@router.get("/me", response_model=Me)
+def me(store: GraphStore = Depends(deps.store), who: Caller = allow("view", "operations")) -> Any:
+    """Who the key speaks for and the roles it acts with: what a client shapes its screens by."""
+    found = store.properties_of([who.person]).get(who.person)
+    name = (found[1].get("name") if found else None) or who.person
+    return Me(person=who.person, name=name, roles=list(who.roles), key_id=who.key_id)
 
 
 @router.post("/monitor", response_model=MonitorReport, dependencies=[allow("monitor", "decisions")])

@@ -16,6 +16,7 @@ from api.services import decisions as decision_service
 from api.services import postmortem as postmortem_service
 from api.services import reports
 from api.services.keys import Caller
+from diagnostics.report import ReportData
 from graph.settings import Settings
 from graph.store import GraphStore
 from registry.diff import ReplayDiff
@@ -98,6 +99,18 @@ def report(
 ) -> HTMLResponse:
     """The self-contained HTML report, as logged with the run."""
     return HTMLResponse(reports.report_html(settings, store, postmortem_id))
+
+
+@router.get(
+    "/postmortems/{postmortem_id}/data",
+    response_model=ReportData,
+    dependencies=[allow("view", "postmortems")],
+)
+def data(
+    postmortem_id: str, settings: Settings = Depends(deps.settings), store: GraphStore = Depends(deps.store)
+) -> Any:
+    """The report's numbers as structured data (what the HTML report draws), as logged with the run."""
+    return reports.report_data(settings, store, postmortem_id)
 
 
 @router.post(
