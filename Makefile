@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup browser run test lint bench clean
 
 setup: $(STAMP)
 
@@ -16,8 +16,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# Debian's Chromium, for the browser tests (installed once if missing; see the script).
+browser:
+	@bash scripts/install-chromium
+
 # The demo: a generated size-S campaign (planted failure modes), loaded once; loading again is a no-op.
 DEMO ?= $(or $(WARRANT_HOME),.warrant)/demo
+# The demo library: 50 generated campaigns (themes, channel mixes, planted failure modes, seeds), each
+# with its post-mortem, so the library has something to find. After the demo's own post-mortem, whose
+# baseline is "every campaign that ended before" (see `warrant sample library --help`).
+LIBRARY ?= $(or $(WARRANT_HOME),.warrant)/library
 
 run: $(STAMP)
 	$(BIN)/warrant db start
@@ -25,6 +33,7 @@ run: $(STAMP)
 	$(BIN)/warrant sample load $(DEMO)
 	$(BIN)/warrant models sync --promote
 	$(BIN)/warrant postmortem run --campaign cmp-2026q3 --report $(DEMO)/postmortem.html
+	$(BIN)/warrant sample library --count 50 --out $(LIBRARY)
 	$(BIN)/warrant db status
 	$(BIN)/warrant people add demo --name "Demo Analyst" --role analyst --role governance_lead
 	@echo "An API key for the demo analyst (send it as 'Authorization: Bearer <key>'):"
@@ -32,7 +41,7 @@ run: $(STAMP)
 	$(BIN)/warrant serve
 
 # pytest exits 5 when it collected no test: a suite that runs nothing is a failure here, said plainly.
-test: $(STAMP)
+test: $(STAMP) browser
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 

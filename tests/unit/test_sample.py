@@ -16,7 +16,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.sample import SIZES, Manifest, generate
+from ingest.sample_variants import Variant, variant
 from ingest.schema import TABLES
 
 SEED = 11
@@ -710,3 +711,104 @@ def test_ground_truth_names_where_each_mode_shows(sample: Generated) -> None:
             assert set(place["columns"]) <= columns, (mode["id"], place["file"])
         if mode["id"] != "attribution_window_mismatch":
             assert mode["observed"][CURRENT], mode["id"]  # type: ignore[index]
+
+
+# --- scenarios: the default stays byte-identical, the demo library's variants differ --------------------
+
+SEED_11_DIGEST = "175052e78bf774d93327b67a0a54e55e6dcc783b2db0f8c4122aa8b2464e8a1d"
+"""Every file of the default sample at size S, seed 11, as generated before scenarios existed: tests
+and `make run` stand on these bytes, so the scenario machinery must leave them alone."""
+
+
+def test_the_default_scenario_writes_the_same_bytes_as_before(sample: Generated) -> None:
+    digest = hashlib.sha256()
+    for path in _files(sample.out):
+        digest.update(path.relative_to(sample.out).as_posix().encode() + b"\0" + _sha(path).encode() + b"\n")
+    assert digest.hexdigest() == SEED_11_DIGEST
+
+
+def test_scenarios_refuse_what_cannot_be_simulated() -> None:
+    from ingest.sample import CAMPAIGNS, Scenario
+
+    with pytest.raises(ValueError, match="creative_fatigue is planted on linkedin_ads"):
+        Scenario(
+            campaigns=tuple(replace(c, budget={"google_ads": 1.0}) for c in CAMPAIGNS),
+            platforms=("google_ads",),
+        )
+    with pytest.raises(ValueError, match="overlap"):
+        Scenario(campaigns=(CAMPAIGNS[0], replace(CAMPAIGNS[2], start=CAMPAIGNS[0].start)))
+    with pytest.raises(ValueError, match="unknown failure modes"):
+        Scenario(planted=frozenset({"alien_abduction"}))
+
+
+def test_library_variants_are_stable_varied_and_never_overlap() -> None:
+    from ingest.sample import CAMPAIGNS
+    from ingest.sample_variants import MAX_VARIANTS, THEMES, variants
+
+    fifty = variants(50)
+    assert variants(60)[:50] == fifty  # a bigger library is the smaller one and more
+    assert {v.theme.key for v in fifty} == {t.key for t in THEMES} and len({v.mix for v in fifty}) == 5
+    assert sum(not v.planted for v in fifty) == 5 and max(len(v.planted) for v in fifty) == 3
+    assert {v.severity for v in fifty} == {"none", "mild", "strong"}
+    flights = sorted(
+        [(c.start, c.end, c.id) for v in variants(MAX_VARIANTS) for c in v.scenario().campaigns]
+        + [(c.start, c.end, c.id) for c in CAMPAIGNS]
+    )
+    assert len({f[2] for f in flights}) == len(flights)
+    for (_, end, first), (start, _, second) in pairwise(flights):
+        assert end < start, f"{first} overlaps {second}"
+    with pytest.raises(ValueError, match="1 to 80 variants"):
+        variants(MAX_VARIANTS + 1)
+
+
+@pytest.fixture(scope="module")
+def variant_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Variant]:
+    """A library variant without Microsoft Ads or Meta: a summit with a paused nurture and lost UTMs."""
+    v = variant(22)
+    assert (v.theme.key, v.mix, v.planted) == ("event", "search_linkedin", ("nurture_pause", "missing_utms"))
+    out = tmp_path_factory.mktemp("variant") / "out"
+    generate("XS", v.seed, out, scenario=v.scenario())
+    return out, v
+
+
+def test_a_variant_writes_its_own_campaigns_mix_and_truth(variant_sample: tuple[Path, Variant]) -> None:
+    out, v = variant_sample
+    manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
+    assert [c.id for c in manifest.campaigns] == [v.baseline_id, v.campaign_id]
+    assert {f.mapping for f in manifest.files if f.table == "ad_performance"} == {
+        "google_ads",
+        "linkedin_ads",
+    }
+    assert {f.campaign_id for f in manifest.files} == {v.campaign_id}
+    doc = json.loads((out / "ground_truth.json").read_text(encoding="utf-8"))
+    assert [m["id"] for m in doc["failure_modes"]] == [
+        "nurture_pause",
+        "missing_utms",
+        "attribution_window_mismatch",  # LinkedIn's window differs from Google's: follows from the mix
+    ]
+    assert doc["variant"]["theme"] == "event" and doc["variant"]["severity"] == "strong"
+    assert doc["confounders"] == []  # no redesign planted, no SDR dip
+    campaign = _campaigns(out)[v.campaign_id]
+    assert campaign["name"] == v.name and campaign["objective"] == v.theme.objective
+    names = {c["name"] for p in campaign["platforms"] for c in p["campaigns"]}  # type: ignore[attr-defined]
+    assert names and all("Data Governance Summit" in n for n in names)
+
+
+def test_a_variant_plants_only_its_modes(variant_sample: tuple[Path, Variant]) -> None:
+    out, v = variant_sample
+    truth = _truth(out)
+    nurture = truth["nurture_pause"]["parameters"]
+    first, last = (dt.date.fromisoformat(nurture[k]) for k in ("paused_from", "paused_to"))  # type: ignore[index]
+    sends = _csv(out / "email/mailchimp_campaigns.csv").with_columns(
+        day=pl.col("Send Date").str.strptime(pl.Datetime, "%b %d, %Y %I:%M %p").dt.date(),
+        nurture=pl.col("Title").str.starts_with("Nurture:"),
+    )
+    flight = sends.filter(pl.col("day") >= _start(out, v.campaign_id))
+    assert flight.filter(pl.col("day").is_between(first, last) & pl.col("nurture")).is_empty()
+    assert flight.filter(~pl.col("day").is_between(first, last) & pl.col("nurture")).height >= 9
+    utms = truth["missing_utms"]["observed"]
+    assert utms[v.campaign_id]["share"] > 0.2 > utms[v.baseline_id]["share"]  # type: ignore[index]
+    # Not planted: no redesign annotation, so the only event recorded is the theme's, on the baseline.
+    annotations = _csv(out / "plan/annotations.csv")
+    assert annotations["kind"].to_list() == ["event"]
+    assert annotations["start"][0] < _start(out, v.campaign_id).isoformat()
