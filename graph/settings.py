@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     openlineage_namespace: str = Field("warrant", description="OpenLineage namespace of Warrant's jobs.")
     api_host: str = Field("127.0.0.1", description="Address `warrant serve` listens on (loopback).")
     api_port: int = Field(8470, ge=0, le=65535, description="Port of `warrant serve`; 0 picks a free one.")
+    ui_port: int = Field(8501, ge=1, le=65535, description="Port of the UI that `warrant serve` starts.")
     api_max_upload_bytes: int = Field(
         100_000_000, gt=0, description="Largest upload the HTTP API accepts (an ingest), in bytes."
     )

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import importlib.util
 import logging
+import os
+import signal
+import subprocess
+import sys
 
 import typer
 from rich.console import Console
@@ -11,6 +18,8 @@ from rich.table import Table
 from api.services import keys as service
 from graph.settings import Settings
 
+_PR_SET_PDEATHSIG = 1
+
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 console = Console(highlight=False)
 
@@ -18,8 +27,11 @@ console = Console(highlight=False)
 def serve(
     host: str | None = typer.Option(None, "--host", help="Address to listen on (default WARRANT_API_HOST)."),
     port: int | None = typer.Option(None, "--port", help="Port (default WARRANT_API_PORT, 8470)."),
+    ui: bool = typer.Option(True, "--ui/--no-ui", help="Also serve the Streamlit UI, which calls this API."),
+    ui_port: int | None = typer.Option(None, "--ui-port", help="UI port (default WARRANT_UI_PORT, 8501)."),
 ) -> None:
-    """Serve the HTTP API; every route, the OpenAPI document included, needs a key (`warrant keys create`)."""
+    """Serve the HTTP API, and the UI beside it; every route, the OpenAPI document included, needs a
+    key (`warrant keys create`), and the UI signs in with one."""
     import uvicorn
 
     from api.http.app import create_app
@@ -30,15 +42,53 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for chatty in ("httpx", "httpcore", "neo4j"):  # one line per request is ours; theirs is noise
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    where = f"http://{host or settings.api_host}:{port if port is not None else settings.api_port}"
-    console.print(f"Warrant API on {where} (OpenAPI document: {where}/v1/openapi.json, with a key)")
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.api_host,
-        port=port if port is not None else settings.api_port,
-        log_level="warning",
-        access_log=False,  # the app logs one line per request, with its request id
+    host = host or settings.api_host
+    port = port if port is not None else settings.api_port
+    where = f"http://{host}:{port}"
+    console.print(
+        f"Warrant API on {where} (OpenAPI document: {where}/v1/openapi.json, with a key)", soft_wrap=True
     )
+    streamlit = _start_ui(host, ui_port or settings.ui_port, where) if ui else None
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; as an exception here it lets
+    # the `finally` below stop the UI instead of killing this process first.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,  # the app logs one line per request, with its request id
+        )
+    finally:
+        if streamlit is not None:
+            streamlit.terminate()
+            streamlit.wait(timeout=10)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _die_with_parent() -> None:
+    """In the UI child: a SIGTERM when `warrant serve` dies, even by kill -9 (Linux prctl)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _start_ui(host: str, port: int, api: str) -> subprocess.Popen[bytes]:
+    """The Streamlit UI as a child process: it is a separate server that only calls the API."""
+    spec = importlib.util.find_spec("ui.app")
+    if spec is None or spec.origin is None:
+        raise typer.BadParameter("the ui package is not installed beside the API")
+    command = [
+        sys.executable, "-m", "streamlit", "run", spec.origin,
+        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    console.print(f"Warrant UI on http://{host}:{port} (sign in with an API key)", soft_wrap=True)
+    env = {**os.environ, "WARRANT_API_URL": api}
+    return subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
 
 
 @keys_app.command("create")

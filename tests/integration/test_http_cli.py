@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from graph.connect import open_store
 from graph.settings import Settings
@@ -67,24 +68,34 @@ def test_serve_stops_on_a_bad_policy_file_and_answers_its_keys(
     token = _warrant(
         "keys", "create", "--person", "lee", "--role", "governance_lead", env=env
     ).stdout.split()[-1]
+    ui_port = free_port()
     server = subprocess.Popen(
-        [WARRANT, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, text=True
+        [WARRANT, "serve", "--port", str(port), "--ui-port", str(ui_port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None
-        assert f"http://127.0.0.1:{port}" in server.stdout.readline()  # the address is printed
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                answer = httpx.get(
-                    f"http://127.0.0.1:{port}/v1/ready", headers={"Authorization": f"Bearer {token}"}
-                )
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.2)
+        assert f"http://127.0.0.1:{port}" in server.stdout.readline()  # the addresses are printed
+        assert f"UI on http://127.0.0.1:{ui_port}" in server.stdout.readline()
+        answer = _until_up(f"http://127.0.0.1:{port}/v1/ready", server, {"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200 and answer.json()["status"] == "ready"
         assert httpx.get(f"http://127.0.0.1:{port}/v1/ready").status_code == 401
+        ui = _until_up(f"http://127.0.0.1:{ui_port}/_stcore/health", server, {})
+        assert ui.status_code == 200 and ui.text == "ok"
     finally:
         server.terminate()
         server.wait(timeout=30)
+    with pytest.raises(httpx.ConnectError):  # stopping the server stops the UI it started
+        httpx.get(f"http://127.0.0.1:{ui_port}/_stcore/health")
+
+
+def _until_up(url: str, server: subprocess.Popen[str], headers: dict[str, str]) -> httpx.Response:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            return httpx.get(url, headers=headers)
+        except httpx.ConnectError:
+            assert time.monotonic() < deadline and server.poll() is None
+            time.sleep(0.2)

@@ -1,0 +1,5 @@
+"""The Approvals screen (its logic lives in `ui.approvals`)."""
+
+from ui import approvals
+
+approvals.render()

@@ -1,0 +1,5 @@
+"""The Lineage screen (its logic lives in `ui.lineage`)."""
+
+from ui import lineage
+
+lineage.render()

@@ -1,0 +1,5 @@
+"""The Post-mortem screen (its logic lives in `ui.postmortem`)."""
+
+from ui import postmortem
+
+postmortem.render()
