@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from diagnostics.actions import ActionPlan
+from diagnostics.actions import ActionItem, ActionPlan
 from diagnostics.findings import Evidence, Finding
 
 _STATUS_COLOUR = {
@@ -123,7 +123,7 @@ def render(data: ReportData) -> str:
         _table("Creatives", data.creative_columns, data.creative_rows),
         _attribution(data.attribution_models, data.attribution),
         _waterfall(data.waterfall_title, data.waterfall),
-        _actions(data.actions),
+        _actions(data.actions, {f.id for f in data.findings if f.money_impact}),
         _list("Data quality", data.data_quality),
         _list("Assumptions used", data.assumptions),
         "</body></html>",
@@ -262,7 +262,17 @@ def _waterfall(title: str, bars: Sequence[Bar]) -> str:
     return f"<h2>Drivers: {e(title)}</h2>{svg}"
 
 
-def _actions(plan: ActionPlan) -> str:
+def _impact(item: ActionItem, priced: set[str]) -> str:
+    """Money where the finding was priced; otherwise the effect size it expects to move, which a
+    money format would round to 0 (a rate of 0.12 is not 0 dollars)."""
+    if item.expected_impact is None:
+        return "not estimated"
+    if item.finding_id in priced:
+        return item.expected_impact.format(",.0f")
+    return "effect " + item.expected_impact.format(".3g")
+
+
+def _actions(plan: ActionPlan, priced: set[str]) -> str:
     if not plan.items and not plan.wins:
         return ""
     wins = "".join(f"<li>{e(f.title)}: {e(f.statement)}</li>" for f in plan.wins) or "<li>none found</li>"
@@ -270,7 +280,7 @@ def _actions(plan: ActionPlan) -> str:
         [
             str(i + 1),
             item.title,
-            item.expected_impact.format(",.0f") if item.expected_impact else "not estimated",
+            _impact(item, priced),
             item.owner or f"(to name: {item.owner_role or 'owner'})",
             item.due.isoformat() if item.due else "(to set)",
         ]

@@ -88,3 +88,25 @@ def test_report_is_self_contained_escaped_and_complete() -> None:
 def test_an_empty_post_mortem_renders_only_what_it_has() -> None:
     page = render(ReportData(title="t", subtitle="s"))
     assert "<h2>" not in page and page.startswith("<!doctype html>")
+
+
+def test_an_action_expecting_an_effect_shows_the_effect_not_zero_dollars() -> None:
+    """An unpriced finding's action expects to move a rate (0.12); a money format printed "0 [0, 0]"."""
+    priced = data()
+    rate = check(
+        priced.findings[0].model_copy(
+            update={
+                "id": "funnel:mql_rate:all",
+                "money_impact": None,
+                "effect": Estimate(value=-0.12, interval=Interval(low=-0.2, high=-0.05, method="wilson")),
+            }
+        ),
+        [],
+        Assumptions(),
+    )
+    both = priced.model_copy(
+        update={"findings": [*priced.findings, rate], "actions": plan([*priced.findings, rate])}
+    )
+    page = render(both)
+    assert "-84,000" in page  # the priced one, in money
+    assert "effect -0.12 [-0.2, -0.05]" in page and "0 [0, 0]" not in page and "-0 [-0, -0]" not in page
