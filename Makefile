@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_postmortem
 	$(BIN)/python -m tests.bench.bench_registry
 	$(BIN)/python -m tests.bench.bench_api --json bench-results/api.json
+	$(BIN)/python -m tests.bench.bench_library --json bench-results/library.json
 
 clean:
 	-$(BIN)/warrant db stop

@@ -17,7 +17,7 @@ from api.services import library as service
 from graph.connect import open_store
 from graph.dialect import ArcadeDialect
 from graph.errors import InvalidGraphInput, NotFound
-from graph.library import LibraryQuery, search, similar
+from graph.library import FacetCount, LibraryQuery, search, similar
 from graph.model import ActionItem, Campaign, Finding, PostMortem, Rel
 from graph.settings import Settings
 from graph.store import GraphStore
@@ -400,11 +400,11 @@ def shape(rows: list[dict[str, Any]]) -> list[tuple[str, list[tuple[str, str]]]]
 
 def test_the_neo4j_statements_agree_with_arcadedb_when_browsing(library: GraphStore) -> None:
     """Neo4j is not available here; its statements without the text condition are portable Cypher,
-    so they run on ArcadeDB and must give what the SQL gives."""
+    so they run on ArcadeDB and must give what ArcadeDB's library index gives."""
     from graph.library import _ArcadeLibrary, _conditions, _CypherLibrary
 
     assert isinstance(library.dialect, ArcadeDialect)
-    sql, cypher = _ArcadeLibrary(library.dialect, library.database or ""), _CypherLibrary(library)
+    index, cypher = _ArcadeLibrary(library), _CypherLibrary(library)
     for query in (
         LibraryQuery(),
         LibraryQuery(channels=["email"], statuses=["published"], tags=["nurture", "emea"]),
@@ -412,13 +412,336 @@ def test_the_neo4j_statements_agree_with_arcadedb_when_browsing(library: GraphSt
         LibraryQuery(date_from=date(2026, 3, 15), date_to=date(2026, 4, 15)),
     ):
         conditions = _conditions(query, "")
-        assert sql.facets(conditions) == cypher.facets(conditions)
         for skip in (0, 2):
-            assert shape(sql.page(conditions, skip, 3)) == shape(cypher.page(conditions, skip, 3))
-    assert sql.sharing(["email"], ["creative"], "pm:webinar", 4) == cypher.sharing(
+            (counts, rows), (their_counts, their_rows) = (
+                backend.matches(conditions, "", skip, 3) for backend in (index, cypher)
+            )
+            assert counts == their_counts and shape(rows) == shape(their_rows)
+    assert index.sharing(["email"], ["creative"], "pm:webinar", 4) == cypher.sharing(
         ["email"], ["creative"], "pm:webinar", 4
     )
-    assert sql.fetch(["pm:social", "f:social:fatigue"]) == cypher.fetch(["pm:social", "f:social:fatigue"])
+    assert index.fetch(["pm:social", "f:social:fatigue"]) == cypher.fetch(["pm:social", "f:social:fatigue"])
+
+
+# -- the library index: the text as the database matches it, and never stale ---------------------
+
+# Stored text with the characters whose word breaks matter (apostrophes, decimals, colons, hyphens,
+# accents, Greek, a long run), as `_record` would store it.
+TRICKY = [
+    ("pm:t-1", "MQL-to-SQL handoff took 9.5 days (41%); the owner's queue grew 3:1 at 10:30 e.g. U.S. teams"),
+    (
+        "pm:t-2",
+        "Frequency 6.5 on LinkedIn's feed; CTR 0.8% vs. 1,5% plan; cost/lead $120 foo:bar x_1 __init__",
+    ),
+    ("pm:t-3", "Café Müller naïve ΣΊΣΥΦΟΣ İstanbul straße follow-up wi-fi a..b 3.14.15 " + "x" * 300),
+    ("pm:t-4", "Handoff handoff HANDOFF: the paused sequence; routing SLA missed twice"),
+    ("pm:t-5", ""),
+]
+MEMBERSHIP_QUERIES = [
+    "handoff",
+    "HANDOFF sla",
+    "handoff AND sla",
+    "handoff OR pacing",
+    "+handoff +owner",
+    "handoff -sla",
+    "handoff AND NOT owner",
+    "-handoff",
+    "NOT handoff",
+    "nothingmatches -handoff",
+    '"sequence paused"',
+    '"owner handoff"',
+    '"handoff"',
+    "hand*",
+    "Pa*",
+    "foo*",
+    "(handoff -sla) OR creative",
+    "handoff -(sla AND owner)",
+    "(handoff OR sla) AND (budget OR webinar)",
+    "a AND b OR c",
+    "x follow-up AND sla",
+    "x a-b c-d AND handoff",
+    "follow-up",
+    "mql-to-sql",
+    "owner's",
+    "linkedin's",
+    "linkedin",
+    "9.5",
+    "10",
+    "u.s.",
+    "x_1",
+    "__init__",
+    "café",
+    "müller",
+    "σίσυφος",
+    "istanbul",
+    "x" * 255,
+    "%",
+    "handoff && !sla || webinar",
+]
+
+
+def test_the_index_matches_and_ranks_text_as_the_database_does(library: GraphStore) -> None:
+    """The index matches the text itself (Lucene's parser and analyser, ArcadeDB's evaluation): for
+    every query it must match exactly what the database's full-text index matches, and score it alike."""
+    from graph.library import _UNSUPPORTED, _ArcadeLibrary, _Evaluation, _parsed
+
+    library.merge([PostMortem(id=i, title="Tricky", search_text=t, channels=["email"]) for i, t in TRICKY])
+    backend = _ArcadeLibrary(library)
+    index = backend.index
+    assert index.uncertain == 0
+    for text in MEMBERSHIP_QUERIES:
+        parsed = _parsed(text)
+        assert parsed is not _UNSUPPORTED, text
+        evaluation = _Evaluation(index)
+        found = evaluation.matches(parsed)  # type: ignore[arg-type]
+        mine = {index.row(int(s))["id"] for s in found.nonzero()[0]}
+        theirs = {index.row(index.by_rid[r])["id"] for r in backend._database_matches(text)}
+        assert mine == theirs, text
+    for text in ("handoff", "handoff OR sla", '"sequence paused"', "hand*"):
+        rows = library.dialect.sql(  # type: ignore[attr-defined]
+            library.database or "",
+            "SELECT id, $score AS score FROM PostMortem "
+            "WHERE SEARCH_INDEX('PostMortem[search_text]', :text) = true",
+            {"text": text},
+        )
+        evaluation = _Evaluation(index)
+        evaluation.matches(_parsed(text))  # type: ignore[arg-type]
+        scores = index.scores(evaluation.scoring)
+        for row in rows:
+            assert scores[index.by_id[row["id"]]] == pytest.approx(row["score"], rel=1e-5), (text, row["id"])
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [  # what Lucene's StandardAnalyzer makes of them (checked against Lucene 10.5)
+        (
+            "v2.0 U.S. e.g. 41% 3:1 10:30 foo:bar",
+            ["v2.0", "u.s", "e.g", "41", "3", "1", "10", "30", "foo:bar"],
+        ),
+        (
+            "o'brien LinkedIn's rock\u2019n\u2019roll cost/lead A/B",
+            ["o'brien", "linkedin's", "rock\u2019n\u2019roll", "cost", "lead", "a", "b"],
+        ),
+        (
+            "a..b 1..2 a.b.c 3.14.15 1.2.3a 12,000.50",
+            ["a", "b", "1", "2", "a.b.c", "3.14.15", "1.2.3a", "12,000.50"],
+        ),
+        ("_ __ _a a_ __init__ x_1 x‿y", ["_a", "a_", "__init__", "x_1", "x‿y"]),
+        ("İstanbul ΣΊΣΥΦΟΣ Straße ǅ ẞ", ["istanbul", "σίσυφοσ", "straße", "ǆ", "ß"]),
+        ("3\u20444 a·b ¼ ² µ ª \u00d7 \u2013", ["3\u20444", "a·b", "µ", "ª"]),
+        ("x" * 300, ["x" * 255, "x" * 45]),
+        ("中文 and more", None),  # ideographs: the database analyses these
+        ("© 2026", None),  # a pictograph is a word of its own to the tokenizer: the database's
+    ],
+)
+def test_text_is_split_into_words_as_lucene_splits_it(text: str, tokens: list[str] | None) -> None:
+    from graph.library import analyze
+
+    assert analyze(text) == tokens
+
+
+def _lucene(query: Any) -> str:
+    """A parsed query written as Lucene's Query.toString writes it (no field)."""
+    kind, arg = query
+    if kind == "term":
+        return str(arg)
+    if kind == "phrase":
+        return '"' + " ".join(arg) + '"'
+    if kind == "prefix":
+        return f"{arg}*"
+    inner = " ".join(occur + (f"({_lucene(q)})" if q[0] == "bool" else _lucene(q)) for occur, q in arg)
+    return inner
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [  # what Lucene's classic QueryParser (OR operator, StandardAnalyzer) makes of them
+        ("a AND b OR c", "+a +b c"),
+        ("a && b || !c", "+a +b -c"),
+        ("a NOT b", "a -b"),
+        ("(a OR b) AND c", "+(a b) +c"),
+        ("-(a AND b)", "-(+a +b)"),
+        ("follow-up", "follow up"),
+        ("x follow-up", "x follow up"),
+        ("follow-up -x", "(follow up) -x"),
+        ("x a-b AND y", "x +(a b) +y"),
+        ("x y a-b AND z", "x y +(a b) +z"),
+        ("x a-b OR y", "x (a b) y"),
+        ('x a-b "q r" AND z', 'x a b +"q r" +z'),
+        ('"Sequence Paused" pipe*', '"sequence paused" pipe*'),
+        ("ANDROID and", "android and"),
+        ("(x a-b c)", "x a b c"),
+    ],
+)
+def test_query_text_is_parsed_as_lucenes_classic_parser_does(text: str, parsed: str) -> None:
+    from graph.library import _parse
+
+    assert _lucene(_parse(text)) == parsed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "handof~",
+        "handof~1",
+        "title:handoff",
+        "handoff^2",
+        "[a TO b]",
+        "{a TO b}",
+        r"hand\-off",
+        "ha?doff",
+        "h*ff",
+        "中文",
+        "a + b",
+    ],
+)
+def test_other_query_syntax_is_left_to_the_database(text: str) -> None:
+    from graph.library import _parse, _Unsupported
+
+    with pytest.raises(_Unsupported):
+        _parse(text)
+
+
+def _ranked_by_database(store: GraphStore, text: str) -> list[str]:
+    """Ids matching `text` as the statements ranked them: the database's $score, newest, id."""
+    rows = store.dialect.sql(  # type: ignore[attr-defined]
+        store.database or "",
+        "SELECT id, created_at, $score AS score FROM PostMortem "
+        "WHERE SEARCH_INDEX('PostMortem[search_text]', :text) = true",
+        {"text": text},
+    )
+    rows.sort(key=lambda r: r["id"])
+    rows.sort(key=lambda r: r["created_at"], reverse=True)
+    rows.sort(key=lambda r: r["score"], reverse=True)
+    return [r["id"] for r in rows]
+
+
+def test_text_the_index_does_not_evaluate_is_matched_by_the_database(library: GraphStore) -> None:
+    """Fuzzy terms, fields, boosts (and the like) are matched and ranked by the database; so is every
+    text once a post-mortem's text holds a script the index does not split itself."""
+    for text in (
+        "handof~",
+        "search_text:handoff",
+        "handoff^3 OR budget",
+        "title:handoff",
+        "budg?t OR webinar",
+    ):
+        assert ids(search(library, LibraryQuery(text=text, page_size=100))) == _ranked_by_database(
+            library, text
+        )
+    fuzzy = search(library, LibraryQuery(text="handof~"))
+    assert ids(fuzzy) == ["pm:webinar", "pm:nurture"] and fuzzy.hits[0].score > fuzzy.hits[1].score  # type: ignore[operator]
+    for size in (1, 2, 3, 5):  # pages of the database's ranking: disjoint, in order, ties by time then id
+        pages = [
+            search(library, LibraryQuery(text="budget~ OR handoff", page=n, page_size=size))
+            for n in (1, 2, 3)
+        ]
+        assert [i for p in pages for i in ids(p)] == _ranked_by_database(library, "budget~ OR handoff")[
+            : 3 * size
+        ]
+    library.merge(
+        [PostMortem(id="pm:jp", title="導入", search_text="導入の handoff 遅延", channels=["email"])]
+    )
+    assert ids(search(library, LibraryQuery(text="handoff"))) == _ranked_by_database(library, "handoff")
+    assert "pm:jp" in ids(search(library, LibraryQuery(text="handoff")))
+    assert ids(search(library, LibraryQuery(text="導", channels=["email"]))) == ["pm:jp"]
+    page = search(
+        library, LibraryQuery(text="handoff OR budget", channels=["email", "display"], page_size=100)
+    )
+    assert page.total == 3 + len(FILLERS) and page.facets["channel"][0] == FacetCount(
+        value="display", count=6
+    )
+
+
+def _same_answers(one: GraphStore, other: GraphStore) -> None:
+    for query in (
+        LibraryQuery(page_size=100),
+        LibraryQuery(text="handoff OR budget OR webinar", page_size=100),
+        LibraryQuery(tags=["q1", "emea", "late"], page_size=100),
+        LibraryQuery(channels=["email"], text="sla OR paused OR routing"),
+    ):
+        a, b = search(one, query), search(other, query)
+        assert a.model_dump(exclude={"took_ms"}) == b.model_dump(exclude={"took_ms"}), query
+    assert similar(one, "pm:webinar", limit=20) == similar(other, "pm:webinar", limit=20)
+
+
+def test_a_write_through_another_store_shows_in_the_next_search(
+    library: GraphStore, embedded_settings: Settings
+) -> None:
+    """The index lives in this process; another process writing (here another store, with its own
+    connection) must show in the very next search: it never answers from a stale index."""
+    assert search(library, LibraryQuery(tags=["late"])).total == 0
+    with open_store(embedded_settings, database=library.database) as writer:
+        social = writer.get("pm:social")
+        writer.update("pm:social", {"tags": ["q1", "late"], "outcome": "flagged"}, social.version or 1)
+        page = search(library, LibraryQuery(tags=["late"]))
+        assert ids(page) == ["pm:social"] and page.facets["outcome"] == [FacetCount(value="flagged", count=1)]
+        # A new post-mortem, and a revised text: found by the words it has now, not those it had.
+        writer.merge(
+            [PostMortem(id="pm:new", title="New", search_text="Routing SLA late again", tags=["late"])]
+        )
+        writer.update(
+            "pm:nurture", {"search_text": "Nothing paused here"}, writer.get("pm:nurture").version or 1
+        )
+        assert ids(search(library, LibraryQuery(tags=["late"]))) == ["pm:new", "pm:social"]
+        assert ids(search(library, LibraryQuery(text="handoff"))) == ["pm:webinar"]
+        assert ids(search(library, LibraryQuery(text="sla"))) == ["pm:new", "pm:webinar"]  # the shorter
+        assert ids(search(library, LibraryQuery()))[0] == "pm:new"
+        # Writes to other nodes (an action item's status) change no post-mortem: the page shows them live.
+        writer.update("a:webinar:field", {"status": "done"}, 1)
+        [hit] = search(library, LibraryQuery(text="industry")).hits
+        assert hit.follow_up.done == 2
+        # What the index patched after each write answers as an index built from scratch does.
+        with open_store(embedded_settings, database=library.database) as fresh:
+            _same_answers(library, fresh)
+
+
+def test_the_index_scans_when_the_newest_records_do_not_account_for_a_change(
+    library: GraphStore, embedded_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change is read from the newest records only when they provably are all of it; otherwise
+    (here: the rids the index remembers no longer match) every post-mortem's version is scanned."""
+    from graph.library import _index_of, _LibraryIndex
+
+    search(library, LibraryQuery())
+    index = _index_of(library.dialect, library.database or "")  # type: ignore[arg-type]
+    scans = []
+    changes = _LibraryIndex._changes
+    monkeypatch.setattr(_LibraryIndex, "_changes", lambda self, sql: scans.append(1) or changes(self, sql))
+    with open_store(embedded_settings, database=library.database) as writer:
+        writer.update("pm:social", {"tags": ["late"]}, writer.get("pm:social").version or 1)
+        assert ids(search(library, LibraryQuery(tags=["late"]))) == ["pm:social"] and scans == []
+        index.marks = ("#1:1", "#1:1")  # as if records had been created below the newest seen
+        writer.update("pm:search", {"tags": ["late"]}, writer.get("pm:search").version or 1)
+        writer.merge([PostMortem(id="pm:new", title="New", tags=["late"])])
+        assert ids(search(library, LibraryQuery(tags=["late"]))) == ["pm:new", "pm:search", "pm:social"]
+        assert scans == [1]
+        with open_store(embedded_settings, database=library.database) as fresh:
+            _same_answers(library, fresh)
+
+
+def test_searches_in_threads_while_another_store_writes(
+    library: GraphStore, embedded_settings: Settings
+) -> None:
+    """The API searches from many threads with one store (one index): searches racing a refresh
+    answer from a whole index, old or new, never a half-built one, and the last search sees all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = [LibraryQuery(), LibraryQuery(text="handoff OR budget"), LibraryQuery(tags=["late"])]
+    before = [search(library, q).total for q in queries]
+
+    def searching(n: int) -> list[int]:
+        return [search(library, queries[(n + i) % len(queries)]).total for i in range(12)]
+
+    with open_store(embedded_settings, database=library.database) as writer, ThreadPoolExecutor(4) as pool:
+        running = [pool.submit(searching, n) for n in range(4)]
+        for i in range(6):
+            writer.merge(
+                [PostMortem(id=f"pm:late-{i}", title="Late", search_text="budget late", tags=["late"])]
+            )
+        seen = [t for r in running for t in r.result()]
+    assert max(seen) <= before[0] + 6 and min(seen) >= 0
+    assert [search(library, q).total for q in queries] == [before[0] + 6, before[1] + 6, 6]
 
 
 # -- similar ----------------------------------------------------------------------------------
