@@ -38,10 +38,8 @@ import gc
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -50,12 +48,11 @@ from typing import Any, TypeVar
 
 from api.services import library as service
 from graph.connect import open_store
-from graph.dialect import ArcadeDialect
-from graph.embedded import EmbeddedServer
 from graph.library import LibraryQuery
 from graph.model import ActionItem, Finding, Node, PostMortem, Rel
 from graph.settings import Settings
 from graph.store import Edge, GraphStore
+from tests.bench.server import bench_database
 
 T = TypeVar("T")
 
@@ -609,64 +606,26 @@ def _bench(
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Set up the server and a database of our own, benchmark, and clean up whatever happens."""
-    temp_home = args.home is None
-    home = Path(tempfile.mkdtemp(prefix="warrant-bench-library-")) if temp_home else args.home
-    # Explicit values win over WARRANT_* variables: always the embedded server, and on a home of
-    # our own, ports picked fresh so a developer's server is never disturbed.
-    settings = Settings(
-        home=home,
-        graph_uri="",
-        graph_database="",
-        actor="bench",
-        **({"graph_bolt_port": 0, "graph_http_port": 0} if temp_home else {}),
-    )
-    database = args.database or f"bench_library_{time.strftime('%Y%m%d_%H%M%S')}"
+    """Benchmark on a database of our own (`--database` reuses a kept one); tests.bench.server cleans up."""
     figures: dict[str, Any] = {
         "config": {
             "count": args.count,
             "repeat": args.repeat,
             "warmup": args.warmup,
             "seed": args.seed,
-            "home": "(temporary)" if temp_home else str(home),
-            "database": database,
+            "home": "(temporary)" if args.home is None else str(args.home),
         }
     }
-    _say(f"library benchmark: {args.count} post-mortems, seed {args.seed}, home {home}")
-    admin: GraphStore | None = None
-    store: GraphStore | None = None
-    writer: GraphStore | None = None
-    created = False
-    try:
-        t0 = time.perf_counter()
-        admin = open_store(settings)
-        _say(f"embedded graph ready in {time.perf_counter() - t0:.1f} s")
-        if not isinstance(admin.dialect, ArcadeDialect):
-            raise RuntimeError("the benchmark needs the embedded ArcadeDB server")
-        fresh = not args.database
-        if fresh:
-            admin.dialect.server_command(f"create database {database}")
-            created = True
-        store = open_store(settings, database=database)
-        writer = open_store(settings, database=database)
-        settings = settings.model_copy(update={"graph_database": database})
-        figures.update(_bench(store, writer, settings, args, fresh))
-    finally:
-        for opened in (store, writer):
-            if opened is not None:
-                opened.close()
-        if admin is not None:
-            try:
-                if created and not temp_home and not args.keep:
-                    admin.dialect.server_command(f"drop database {database}")  # type: ignore[attr-defined]
-            finally:
-                admin.close()
-        if temp_home:
-            EmbeddedServer(settings).stop()
-            if args.keep:
-                _say(f"kept the temporary home {home} (server stopped)")
-            else:
-                shutil.rmtree(home, ignore_errors=True)
+    _say(f"library benchmark: {args.count} post-mortems, seed {args.seed}, home {args.home}")
+    with bench_database("library", home=args.home, database=args.database, keep=args.keep) as bench:
+        figures["config"]["database"] = bench.database
+        store = open_store(bench.settings, database=bench.database)
+        writer = open_store(bench.settings, database=bench.database)
+        try:
+            figures.update(_bench(store, writer, bench.settings, args, bench.fresh))
+        finally:
+            store.close()
+            writer.close()
     return figures
 
 

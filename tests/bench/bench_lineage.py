@@ -33,10 +33,8 @@ import hashlib
 import json
 import math
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -47,8 +45,7 @@ from typing import Any, TypeVar
 import networkx as nx
 
 from graph.connect import open_store
-from graph.dialect import ArcadeDialect, Neo4jDialect
-from graph.embedded import EmbeddedServer
+from graph.dialect import Neo4jDialect
 from graph.lineage import Lineage, impact, trace
 from graph.model import (
     LINEAGE_RELS,
@@ -64,8 +61,8 @@ from graph.model import (
     timestamp,
     utc_now,
 )
-from graph.settings import Settings
 from graph.store import Edge, GraphStore
+from tests.bench.server import bench_database
 
 T = TypeVar("T")
 
@@ -462,18 +459,7 @@ def _table(rows: list[tuple[str, dict[str, Any]]]) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Set up the server and a database of our own, benchmark, and clean up whatever happens."""
-    temp_home = args.home is None
-    home = Path(tempfile.mkdtemp(prefix="warrant-bench-")) if temp_home else args.home
-    # Explicit values win over WARRANT_* variables: always the embedded server, and on a home of
-    # our own, ports picked fresh so a developer's server is never disturbed.
-    settings = Settings(
-        home=home,
-        graph_uri="",
-        graph_database="",
-        **({"graph_bolt_port": 0, "graph_http_port": 0} if temp_home else {}),
-    )
-    database = f"bench_lineage_{time.strftime('%Y%m%d_%H%M%S')}"
+    """Plan the graph, then benchmark on a database of our own (tests.bench.server cleans up)."""
     shape = Shape.for_total(args.nodes)
     figures: dict[str, Any] = {
         "config": {
@@ -482,40 +468,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "batch": args.batch,
             "seed": args.seed,
             "warmup": WARMUP,
-            "home": "(temporary)" if temp_home else str(home),
-            "database": database,
+            "home": "(temporary)" if args.home is None else str(args.home),
         },
         "shape": asdict(shape),
     }
-    _say(f"lineage benchmark: {shape.total} nodes, seed {args.seed}, batch {args.batch}, home {home}")
+    _say(f"lineage benchmark: {shape.total} nodes, seed {args.seed}, batch {args.batch}, home {args.home}")
     t0 = time.perf_counter()
     plan = plan_graph(shape, args.seed)
     _say(f"planned the graph in {time.perf_counter() - t0:.1f} s: {asdict(shape)}")
-
-    admin: GraphStore | None = None
-    store: GraphStore | None = None
-    created = False
-    try:
-        t0 = time.perf_counter()
-        admin = open_store(settings)
-        _say(f"embedded graph ready in {time.perf_counter() - t0:.1f} s")
-        if not isinstance(admin.dialect, ArcadeDialect):
-            raise RuntimeError("the benchmark needs the embedded ArcadeDB server")
-        admin.dialect.server_command(f"create database {database}")
-        created = True
-        store = open_store(settings, database=database)
-        figures.update(_bench(store, plan, args))
-    finally:
-        if store is not None:
+    with bench_database("lineage", home=args.home, keep=args.keep) as bench:
+        figures["config"]["database"] = bench.database
+        store = open_store(bench.settings, database=bench.database)
+        try:
+            figures.update(_bench(store, plan, args))
+        finally:
             store.close()
-        if admin is not None:
-            _close(admin, database, drop=created and not temp_home and not args.keep)
-        if temp_home:
-            EmbeddedServer(settings).stop()
-            if args.keep:
-                _say(f"kept the temporary home {home} (server stopped)")
-            else:
-                shutil.rmtree(home, ignore_errors=True)
     return figures
 
 
@@ -623,17 +590,6 @@ def _verdict(what: str, median_ms: float, target_ms: float) -> dict[str, Any]:
     met = median_ms < target_ms
     _say(f"{'PASS' if met else 'MISS'} {what} median {median_ms:.2f} ms (target < {target_ms:g} ms)")
     return {"median_ms": median_ms, "target_ms": target_ms, "met": met}
-
-
-def _close(admin: GraphStore, database: str, *, drop: bool) -> None:
-    """Close the admin store; on someone else's home, drop the benchmark's database first."""
-    try:
-        if isinstance(admin.dialect, ArcadeDialect):
-            if drop:
-                admin.dialect.server_command(f"drop database {database}")
-            admin.dialect.close()
-    finally:
-        admin.close()
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

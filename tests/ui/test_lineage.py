@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,21 +19,27 @@ from tests.ui.conftest import UiDemo, open_page, plain, texts
 LAYERS = {"Decision", "Finding", "DiagnosticRun", "ModelVersion", "Snapshot", "Extract", "Source"}
 
 
-@pytest.fixture
-def approved(demo: UiDemo) -> Iterator[dict[str, Any]]:
-    """A decision proposed by the analyst, justified by the nurture finding, approved by the lead."""
+def _approved_decision(demo: UiDemo, finding_kind: str, kind: str, title: str) -> dict[str, Any]:
+    """A decision proposed by the analyst on the post-mortem's `finding_kind` finding, submitted, and
+    approved by the lead, through the API; returns the decision with its `finding` id."""
     with demo.http("auditor") as http:
         findings = http.get(f"/v1/postmortems/{demo.postmortem_id}").json()["findings"]
-    finding = next(f["id"] for f in findings if ":email_pause:" in f["id"])
-    title = f"Resume the nurture sequence {uuid.uuid4().hex[:6]}"
+    finding = next(f["id"] for f in findings if f":{finding_kind}:" in f["id"])
     with demo.http("analyst") as analyst, demo.http("governance_lead") as lead:
         made = analyst.post(
-            "/v1/decisions", json={"kind": "process_change", "title": title, "findings": [finding]}
+            "/v1/decisions",
+            json={"kind": kind, "title": f"{title} {uuid.uuid4().hex[:6]}", "findings": [finding]},
         )
         decision = made.json()
         analyst.post(f"/v1/decisions/{decision['id']}/submit", headers={"If-Match": '"1"'}).raise_for_status()
         lead.post(f"/v1/decisions/{decision['id']}/approve", headers={"If-Match": '"2"'}).raise_for_status()
-    yield {**decision, "finding": finding}
+    return {**decision, "finding": finding}
+
+
+@pytest.fixture
+def approved(demo: UiDemo) -> dict[str, Any]:
+    """A decision justified by the nurture finding, approved by the lead."""
+    return _approved_decision(demo, "email_pause", "process_change", "Resume the nurture sequence")
 
 
 def _layers(at: AppTest) -> dict[str, list[str]]:
@@ -120,21 +126,12 @@ def test_impact_then_taint_marks_the_graph_and_notifies(
 
     # A decision of its own on the creative-fatigue finding, approved, then that finding tainted: the
     # decision goes back to pending approval and its people are notified.
-    with demo.http("auditor") as http:
-        findings = http.get(f"/v1/postmortems/{demo.postmortem_id}").json()["findings"]
-    bad = next(f["id"] for f in findings if ":fatigue:" in f["id"])
-    title = f"Rotate the tired creative {uuid.uuid4().hex[:6]}"
-    with demo.http("analyst") as analyst, demo.http("governance_lead") as lead:
-        made = analyst.post(
-            "/v1/decisions", json={"kind": "creative_change", "title": title, "findings": [bad]}
-        )
-        decision = made.json()["id"]
-        analyst.post(f"/v1/decisions/{decision}/submit", headers={"If-Match": '"1"'}).raise_for_status()
-        lead.post(f"/v1/decisions/{decision}/approve", headers={"If-Match": '"2"'}).raise_for_status()
+    rotate = _approved_decision(demo, "fatigue", "creative_change", "Rotate the tired creative")
+    with demo.http("analyst") as analyst:
         analyst.post(
-            "/v1/lineage/taint", json={"id": bad, "reason": "Meta export was truncated"}
+            "/v1/lineage/taint", json={"id": rotate["finding"], "reason": "Meta export was truncated"}
         ).raise_for_status()
-    _trace(at, decision)
+    _trace(at, rotate["id"])
     shown = texts(at)
     assert "2 tainted nodes in this graph (in red)." in shown  # the finding and the decision
     assert "Tainted by analyst-1 at " in shown and "Meta export was truncated" in shown  # the root's details
