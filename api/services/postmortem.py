@@ -249,15 +249,6 @@ def _emit_lineage(
         return f"not sent: {exc}"
 
 
-def _windows(snapshots: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """{platform (the mapping's name, as in ad rows): the attribution window it reported with}."""
-    return {
-        str(p.get("mapping")): str(p["attribution_window"])
-        for p in snapshots.values()
-        if p.get("attribution_window") and p.get("table") == "ad_performance"
-    }
-
-
 def _windows(files: SnapshotFiles, snapshots: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """{platform (as in ad rows): the attribution window its export reported conversions with}."""
     out = {}
