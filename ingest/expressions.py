@@ -132,6 +132,11 @@ class Expression:
             tree = ast.parse(source.strip(), mode="eval").body
         except SyntaxError as exc:
             raise MappingError(f"expression {source!r} is not valid: {exc.msg}") from None
+        except (RecursionError, MemoryError):  # how Python's parser gives up on deep nesting
+            raise self._too_deep() from None
+        depth, nodes, calls = _size(tree)
+        if depth > MAX_DEPTH or nodes > MAX_NODES or calls > MAX_CALL_DEPTH:
+            raise self._too_deep()
         self.columns: set[str] = set()
         # Built once, when the mapping loads: a bad mapping fails before any file is read.
         self.expr = self._build(tree)
@@ -140,7 +145,11 @@ class Expression:
         if isinstance(node, ast.Constant):
             if not isinstance(node.value, str | int | float | bool | type(None)):
                 raise self._refuse(f"the literal {node.value!r}")
-            return pl.lit(node.value)
+            try:
+                return pl.lit(node.value)
+            except pl.exceptions.PolarsError:  # an integer beyond polars' 128 bits
+                too_large = f"expression {self.source!r}: the number {node.value} is too large"
+                raise MappingError(too_large) from None
         if isinstance(node, ast.Name):
             if node.id in ("True", "False", "None"):
                 return pl.lit({"True": True, "False": False, "None": None}[node.id])
@@ -203,16 +212,54 @@ class Expression:
             consts.append(arg.value)
         if name == "to_datetime" and len(consts) < 2:  # the mapping's timezone, unless given
             consts += [None] * (1 - len(consts)) + [self.timezone]
+        arguments = [self._build(a) for a in args[:split]]
         try:
-            return build(*[self._build(a) for a in args[:split]], *consts)
-        except (TypeError, ValueError) as exc:
-            raise MappingError(f"expression {self.source!r}: {name}(): {exc}") from None
+            return build(*arguments, *consts)
+        except OverflowError:  # round(x, 10**30): a literal beyond what polars takes
+            too_large = f"expression {self.source!r}: {name}(): a number argument is too large"
+            raise MappingError(too_large) from None
+        except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+            # polars checks some literals as the expression is built (an unknown time zone)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise MappingError(f"expression {self.source!r}: {name}(): {reason}") from None
+
+    def _too_deep(self) -> MappingError:
+        shown = repr(self.source[:80]) + ("..." if len(self.source) > 80 else "")
+        return MappingError(
+            f"expression {shown} is too large: at most {MAX_NODES} parts, {MAX_DEPTH} levels and "
+            f"{MAX_CALL_DEPTH} functions inside one another; simplify it"
+        )
 
     def _refuse(self, what: str) -> MappingError:
         return MappingError(
             f"expression {self.source!r}: {what} is not allowed (use column names, literals, + - * / %, "
             "comparisons, and/or/not, 'x if c else y' and the listed functions)"
         )
+
+
+MAX_DEPTH = 50
+"""Syntax-tree levels: `_build` recurses, and so does polars (its stack overflows, a crash)."""
+MAX_NODES = 300
+"""Syntax-tree nodes: `a and b and ...` is one node deep but one polars level per operand."""
+MAX_CALL_DEPTH = 2
+"""Functions inside functions: most builders use their argument more than once (`text()` twice,
+`channel_of()` ten times; arithmetic reads a call through `number()`), so the polars expression
+grows exponentially with this nesting: four `channel_of()` deep take polars half a minute, five
+never finish. Real mappings nest one."""
+
+
+def _size(tree: ast.AST) -> tuple[int, int, int]:
+    """A syntax tree's depth, node count and nesting of function calls (`col()` aside), counted
+    without recursion (the tree may be thousands of levels deep)."""
+    deepest, nodes, calls_deepest, stack = 0, 0, 0, [(tree, 1, 0)]
+    while stack:
+        node, depth, calls = stack.pop()
+        nodes += 1
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "col") != "col":
+            calls += 1
+        deepest, calls_deepest = max(deepest, depth), max(calls_deepest, calls)
+        stack.extend((child, depth + 1, calls) for child in ast.iter_child_nodes(node))
+    return deepest, nodes, calls_deepest
 
 
 def _is_number(node: ast.AST) -> bool:

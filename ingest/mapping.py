@@ -28,9 +28,11 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ingest import parse
 from ingest.errors import MappingError
 from ingest.expressions import Expression
 from ingest.schema import TABLES, Row, field_type, required_fields
@@ -56,6 +58,20 @@ class CsvOptions(BaseModel):
         if value != "auto" and len(value) != 1:
             raise ValueError("a delimiter is one character (or 'auto')")
         return value
+
+    @field_validator("quote")
+    @classmethod
+    def _one_quote(cls, value: str) -> str:
+        """Checked here: Python's csv reader refuses another quote with a TypeError as a file is read."""
+        if len(value) != 1 or value in "\r\n":
+            raise ValueError("a quote is one character (not a line break)")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CsvOptions:
+        if self.delimiter == self.quote or self.delimiter in ("\r", "\n"):
+            raise ValueError("the delimiter must differ from the quote and not be a line break")
+        return self
 
 
 class AttributionWindow(BaseModel):
@@ -119,6 +135,12 @@ class Mapping(BaseModel):
     drop_rows: str | None = None
     gates: dict[str, dict[str, float]] = Field(default_factory=dict)
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        """An unknown zone is refused here, not by polars in the middle of an ingest."""
+        return parse.time_zone(value)
+
     @field_validator("columns", mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
@@ -133,6 +155,9 @@ class Mapping(BaseModel):
         """A list of source columns names each dimension after its column (`Company size` ->
         `company_size`); a dict gives the names."""
         if isinstance(value, list):
+            # A ValueError (reported as a mapping error), not the AttributeError of `1.lower()`.
+            if not all(isinstance(column, str) for column in value):
+                raise ValueError("a list of dimensions names source columns (text)")
             return {dimension_name(column): column for column in value}
         return value
 
@@ -150,6 +175,12 @@ class Mapping(BaseModel):
         for name, spec in self.columns.items():
             if spec.format and field_type(model, name).__name__ not in ("date", "datetime"):
                 raise ValueError(f"columns.{name}: 'format' applies to date and time fields only")
+            if spec.format:
+                kind = pl.Date if field_type(model, name).__name__ == "date" else pl.Datetime("us")
+                try:
+                    parse.checked_format(spec.format, kind)
+                except ValueError as exc:
+                    raise ValueError(f"columns.{name}: {exc}") from None
             try:
                 Expression(spec.expr, timezone=self.timezone) if spec.expr else None
             except MappingError as exc:
@@ -248,6 +279,13 @@ def parse_mapping(text: str, path: Path | str = "<mapping>") -> Mapping:
         problem = getattr(exc, "problem", None) or str(exc)
         line = mark.line + 1 if mark else None
         raise MappingError(f"not valid YAML: {problem}", file=path, row=line) from None
+    except ValueError as exc:
+        # PyYAML builds some scalars with int() and datetime.date() unguarded: `2001-13-45`, an
+        # integer of more than 4300 digits.
+        reason = str(exc).split(";")[0]
+        raise MappingError(f"not valid YAML: a value cannot be read ({reason})", file=path) from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise MappingError("not valid YAML: collections nested too deeply", file=path) from None
     if not isinstance(data, dict):
         raise MappingError("a mapping is a YAML mapping (key: value) at the top level", file=path)
     try:

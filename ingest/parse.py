@@ -48,14 +48,44 @@ def boolean(expr: pl.Expr) -> pl.Expr:
 
 
 def date(expr: pl.Expr, fmt: str | None = None) -> pl.Expr:
-    return text(expr).str.strptime(pl.Date, fmt or "%Y-%m-%d", strict=False)
+    return text(expr).str.strptime(pl.Date, checked_format(fmt, pl.Date) or "%Y-%m-%d", strict=False)
+
+
+def checked_format(fmt: str | None, dtype: pl.DataType | type[pl.DataType]) -> str | None:
+    """`fmt` if polars can parse `dtype` with it, else a ValueError saying why.
+
+    polars refuses some strftime formats (`%H` without `%M`) only when a parse runs, with its own
+    ComputeError, in the middle of an ingest; trying it on one empty value refuses it when the mapping
+    (or expression) that names it loads."""
+    if fmt is not None:
+        try:
+            pl.Series([""], dtype=pl.String).str.strptime(dtype, fmt, strict=False)
+        except pl.exceptions.PolarsError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else "polars cannot parse with it"
+            raise ValueError(f"the format {fmt!r} cannot be used: {reason}") from None
+    return fmt
+
+
+def time_zone(name: str) -> str:
+    """`name` if polars knows the time zone (an IANA name such as `Europe/Berlin`, or `+02:00`).
+
+    Checked when a mapping loads: polars refuses an unknown zone only when an expression using it is
+    built or run, with its own ComputeError, in the middle of an ingest."""
+    try:
+        if not name:
+            raise pl.exceptions.ComputeError(name)
+        pl.Series([], dtype=pl.Datetime("us")).dt.replace_time_zone(name)
+    except pl.exceptions.PolarsError:
+        hint = "an IANA name such as 'Europe/Berlin', or 'UTC'"
+        raise ValueError(f"unknown time zone {name!r} (use {hint})") from None
+    return name
 
 
 def datetime(expr: pl.Expr, fmt: str | None = None, timezone: str = "UTC") -> pl.Expr:
     """A UTC timestamp. Without a format, ISO 8601 with or without an offset (and date-only values,
     read as midnight); text without an offset is read in `timezone`."""
     raw = text(expr)
-    if fmt is not None:
+    if checked_format(fmt, pl.Datetime("us")) is not None:
         parsed = raw.str.strptime(pl.Datetime("us"), fmt, strict=False)
         if "%z" in fmt:
             return parsed.dt.convert_time_zone("UTC")

@@ -137,6 +137,14 @@ def _decode(path: Path, raw: bytes, encoding: str) -> tuple[str, str]:
             file=path,
             row=line,
         ) from None
+    except ValueError:
+        # Not a decoding error at a byte: a NUL in the codec name, a codec that refuses any input
+        # ("undefined") or fails without a position (UnicodeError).
+        raise IngestError(
+            f"cannot read the file with the encoding {encoding!r}; set `csv: {{encoding: ...}}` in the "
+            "mapping to a text encoding such as utf-8 or cp1252",
+            file=path,
+        ) from None
     return _checked_text(path, text), encoding
 
 
@@ -164,6 +172,7 @@ def _csv(path: Path, text: str, options: CsvOptions) -> tuple[pl.DataFrame, str]
     except csv.Error as exc:
         raise IngestError(f"unreadable header: {exc}", file=path, row=first_line) from None
     header = [h.strip() or f"column_{i + 1}" for i, h in enumerate(header)]
+    _no_row_column(path, header, first_line)
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise IngestError(f"the header repeats column(s) {', '.join(duplicated)}", file=path, row=first_line)
@@ -217,7 +226,7 @@ def _jsonl_fast(raw: bytes, encoding: str) -> pl.DataFrame | None:
         frame = pl.read_ndjson(io.BytesIO(raw))
     except (pl.exceptions.PolarsError, ValueError):
         return None
-    if frame.height != lines:
+    if frame.height != lines or ROW in frame.columns:  # the slow read names the problem
         return None
     return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
@@ -234,8 +243,14 @@ def _jsonl(path: Path, text: str) -> pl.DataFrame:
         except json.JSONDecodeError as exc:
             message = f"not valid JSON: {exc.msg} (column {exc.colno})"
             raise IngestError(message, file=path, row=number) from None
+        except RecursionError:  # json's decoder recurses into each nested array and object
+            raise IngestError(
+                "not valid JSON: arrays or objects nested too deeply", file=path, row=number
+            ) from None
         if not isinstance(record, dict):
             raise IngestError("each line must be a JSON object", file=path, row=number)
+        if ROW in record:
+            _no_row_column(path, [ROW], number)
         records.append(record)
         starts.append(number)
     if not records:
@@ -252,4 +267,16 @@ def _parquet(path: Path, raw: bytes) -> pl.DataFrame:
         frame = pl.read_parquet(io.BytesIO(raw))
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise IngestError(f"not a readable Parquet file: {str(exc).splitlines()[0]}", file=path) from None
+    _no_row_column(path, frame.columns, None)
     return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _no_row_column(path: Path, columns: list[str], row: int | None) -> None:
+    """Refuse a source column named `_row`: the line numbers would overwrite it (CSV) or clash
+    with it (polars' DuplicateError for JSON lines and Parquet)."""
+    if ROW in columns:
+        raise IngestError(
+            f"the file has a column named {ROW!r}, a name Warrant keeps for line numbers; rename it",
+            file=path,
+            row=row,
+        )

@@ -27,6 +27,13 @@ _TYPE_NAMES[dt.datetime] = "date and time"
 def to_unified(export: Export, mapping: Mapping) -> pl.DataFrame:
     """The unified table's columns (in schema order), `dim_*` columns, and `_row`."""
     _check_columns(export, mapping)
+    try:
+        return _unified(export, mapping)
+    except pl.exceptions.PolarsError as exc:
+        raise _not_computable(export, mapping, exc) from None
+
+
+def _unified(export: Export, mapping: Mapping) -> pl.DataFrame:
     frame = export.frame
     if mapping.drop_rows:
         drop = Expression(mapping.drop_rows).expr.fill_null(False)
@@ -55,6 +62,32 @@ def to_unified(export: Export, mapping: Mapping) -> pl.DataFrame:
         for name, source in sorted(mapping.dimensions.items())
     )
     return pl.concat([typed.select(*columns, pl.col(ROW)), dims], how="horizontal")
+
+
+def _not_computable(export: Export, mapping: Mapping, exc: pl.exceptions.PolarsError) -> IngestError:
+    """The error for an expression whose types do not fit the file's values (`not Clicks` on text, a
+    date from true/false): polars finds out only as it runs, with its own error. Each step is tried
+    alone to name the field (or `drop_rows`) to fix."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    prefix = f"mapping {mapping.name!r}"
+    frame, present = export.frame, set(export.frame.columns)
+    if mapping.drop_rows:
+        try:
+            frame = frame.filter(~Expression(mapping.drop_rows).expr.fill_null(False))
+        except pl.exceptions.PolarsError:
+            message = f"{prefix}: drop_rows cannot be applied to this file's values ({reason})"
+            return IngestError(message, file=export.path, column=mapping.drop_rows)
+    for name, spec in mapping.columns.items():
+        try:
+            raw = frame.select(pl.col(ROW), _raw(spec, export, present, mapping.timezone).alias(name))
+            raw.select(_typed(name, field_type(mapping.model, name), raw.schema[name], mapping))
+        except pl.exceptions.PolarsError:
+            return IngestError(
+                f"{prefix}: field {name} cannot be computed from this file's values ({reason})",
+                file=export.path,
+                column=_column_of(name, spec),
+            )
+    return IngestError(f"{prefix} cannot be applied to this file ({reason})", file=export.path)
 
 
 def _check_columns(export: Export, mapping: Mapping) -> None:
