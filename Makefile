@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or set PYTHON=..."; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
 # Debian's Chromium, for the browser tests (installed once if missing; see the script).
@@ -49,13 +49,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Every benchmark, one process each, then BENCHMARKS.md (machine, versions, date, figures); about an
+# hour on 2 cores. One step alone: `make bench BENCH_ARGS="--only lineage-1M"`; the steps are listed
+# in tests/bench/suite.py, and each is an ordinary module runnable by itself.
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench.bench_lineage $(BENCH_ARGS)
-	$(BIN)/python -m tests.bench.bench_ingest
-	$(BIN)/python -m tests.bench.bench_postmortem
-	$(BIN)/python -m tests.bench.bench_registry
-	$(BIN)/python -m tests.bench.bench_api --json bench-results/api.json
-	$(BIN)/python -m tests.bench.bench_library --json bench-results/library.json
+	$(BIN)/python -m tests.bench.suite $(BENCH_ARGS)
 
 clean:
 	-$(BIN)/warrant db stop
