@@ -53,6 +53,11 @@ class ServerInfo:
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
+    def alive(self) -> bool:
+        """Whether this server's process still runs; once it is gone it never answers on these ports
+        again (a restart picks new ones), so a client of it can stop at once."""
+        return _is_our_server(self.pid)
+
 
 class EmbeddedServer:
     """Manages the server process for one `$WARRANT_HOME`."""

@@ -320,7 +320,7 @@ class GraphStore:
                     ) from None
                 time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))  # noqa: S311
             except (ServiceUnavailable, SessionExpired) as exc:
-                raise GraphUnavailable(f"graph server unreachable: {_first_line(exc)}") from exc
+                raise GraphUnavailable(f"graph server unreachable: {_one_line(exc)}") from exc
         raise AssertionError("unreachable")
 
     def read(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
@@ -328,7 +328,7 @@ class GraphStore:
         try:
             records, _, _ = self.driver.execute_query(cypher, params, database_=self.database)
         except (ServiceUnavailable, SessionExpired) as exc:
-            raise GraphUnavailable(f"graph server unreachable: {_first_line(exc)}") from exc
+            raise GraphUnavailable(f"graph server unreachable: {_one_line(exc)}") from exc
         return [record.data() for record in records]
 
     # -- convenience over single units of work ------------------------------------------------
@@ -382,7 +382,7 @@ class GraphStore:
         try:
             return self.dialect.reachable(self.driver, self.database, node_id, direction, at)
         except (ServiceUnavailable, SessionExpired) as exc:
-            raise GraphUnavailable(f"graph server unreachable: {_first_line(exc)}") from exc
+            raise GraphUnavailable(f"graph server unreachable: {_one_line(exc)}") from exc
 
     def linked(self, node_id: str, rel: Rel, *, incoming: bool = True) -> NodeRows:
         """Nodes at the other end of open `rel` edges into (or out of) `node_id`."""
@@ -431,8 +431,11 @@ class GraphStore:
         return int(self.read(f"MATCH (n:`{label}`) RETURN count(n) AS n")[0]["n"])
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _one_line(exc: BaseException) -> str:
+    """The driver's message on one line: its first line names the address and ends in a colon, the
+    next says why (refused, reset, no handshake), so the first alone told a user nothing."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return " ".join(lines) if lines else type(exc).__name__
 
 
 def _first_error(label: str, exc: ValidationError) -> str:

@@ -13,6 +13,7 @@ and an ingest that fails leaves nothing under its final name.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -23,6 +24,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
+from ingest.errors import IngestError
 from ingest.schema import DIMENSION_PREFIX, SCHEMA_VERSION, Row, arrow_schema
 
 
@@ -76,18 +78,27 @@ class SnapshotFiles:
         return self.path(sha256).is_file()
 
     def write(self, table: pa.Table, sha256: str) -> Path:
-        """Write atomically (temporary file, fsync, rename); returns the final path."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Write atomically (temporary file, fsync, rename); returns the final path.
+
+        A full or unwritable disk is the user's to fix, not a bug: its `OSError` (ENOSPC from the
+        Parquet writer was a traceback) becomes an `IngestError` naming the folder and the reason.
+        """
         final = self.path(sha256)
-        fd, temp = tempfile.mkstemp(dir=self.root, prefix=f".{sha256[:12]}-", suffix=".tmp")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.root, prefix=f".{sha256[:12]}-", suffix=".tmp")
+        except OSError as exc:
+            raise _unwritable(self.root, exc) from None
         try:
             with os.fdopen(fd, "wb") as handle:
                 pq.write_table(table, handle, compression="zstd", row_group_size=256_000)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp, final)
-        except BaseException:
+        except BaseException as exc:
             Path(temp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise _unwritable(self.root, exc) from None
             raise
         return final
 
@@ -96,3 +107,9 @@ class SnapshotFiles:
 
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
+
+
+def _unwritable(root: Path, exc: OSError) -> IngestError:
+    code = f" ({errno.errorcode[exc.errno]})" if exc.errno in errno.errorcode else ""
+    reason = exc.strerror or str(exc)
+    return IngestError(f"cannot write the snapshot under {root}: {reason}{code}; nothing was stored")

@@ -73,6 +73,9 @@ def quiet() -> None:
     """MLflow's INFO lines and nudges are noise on a CLI that prints its own results."""
     for name in ("mlflow", "alembic", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # It logs a traceback for each database error and then raises it, and `unavailable()` already
+    # reports that error in one line: the traceback buried the one line on a store that went away.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module=r"mlflow(\..*)?$")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     # A tracking server that is down should fail in seconds, not after MLflow's default 7 retries.

@@ -6,6 +6,7 @@ code 2; a traceback means a bug.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
@@ -46,6 +47,9 @@ app.command("serve")(serve.serve)
 
 def run() -> None:
     """Console-script entry point."""
+    # The driver logs each dropped connection (with its retries) before raising; the error that
+    # reaches the user is one line below, so those log lines are only noise above it.
+    logging.getLogger("neo4j").setLevel(logging.CRITICAL)
     try:
         app()
     except WarrantError as exc:

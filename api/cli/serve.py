@@ -36,9 +36,13 @@ def serve(
 
     from api.http.app import create_app
     from api.services.decisions import policies
+    from graph.connect import open_store
 
     settings = Settings()
     policies(settings)  # a bad policy file stops here, in one line with its file and line
+    # The graph is opened here, before anything listens, and lent to the app: opened in the app's
+    # start-up instead, an unreachable graph was uvicorn's traceback and exit code 3, not one line.
+    store = open_store(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for chatty in ("httpx", "httpcore", "neo4j"):  # one line per request is ours; theirs is noise
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -54,13 +58,14 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, store=store),
             host=host,
             port=port,
             log_level="warning",
             access_log=False,  # the app logs one line per request, with its request id
         )
     finally:
+        store.close()
         if streamlit is not None:
             streamlit.terminate()
             streamlit.wait(timeout=10)
