@@ -416,6 +416,9 @@ def _library_fields(result: PostMortemResult, campaign: Mapping[str, Any]) -> di
         campaign.get("name") or "",
         *(text for f in result.findings for text in (f.title, f.statement)),
         *(item.title for item in result.plan.items),
+        # The events that confound a finding ("site (2026-08-10, ...): Landing page redesign"), once
+        # each: an analyst looks for "the redesign" by the event's name, which no finding repeats.
+        *dict.fromkeys(c for f in result.findings if f.checks for c in f.checks.confounders),
     ]
     return {
         "campaign": result.campaign_id,
