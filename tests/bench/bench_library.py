@@ -616,7 +616,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "home": "(temporary)" if args.home is None else str(args.home),
         }
     }
-    _say(f"library benchmark: {args.count} post-mortems, seed {args.seed}, home {args.home}")
+    _say(f"library benchmark: {args.count} post-mortems, seed {args.seed}, home {args.home or '(temporary)'}")
     with bench_database("library", home=args.home, database=args.database, keep=args.keep) as bench:
         figures["config"]["database"] = bench.database
         store = open_store(bench.settings, database=bench.database)

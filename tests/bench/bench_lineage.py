@@ -472,7 +472,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "shape": asdict(shape),
     }
-    _say(f"lineage benchmark: {shape.total} nodes, seed {args.seed}, batch {args.batch}, home {args.home}")
+    home = args.home or "(temporary)"
+    _say(f"lineage benchmark: {shape.total} nodes, seed {args.seed}, batch {args.batch}, home {home}")
     t0 = time.perf_counter()
     plan = plan_graph(shape, args.seed)
     _say(f"planned the graph in {time.perf_counter() - t0:.1f} s: {asdict(shape)}")

@@ -145,6 +145,7 @@ def run_step(step: Step, results: Path) -> dict[str, Any]:
     """Run one step, echoing its output, and return its run record (time, memory, exit code)."""
     figures = results / f"{step.name}.json"
     figures.unlink(missing_ok=True)
+    code = report.code_version()
     command = [sys.executable, "-m", f"tests.bench.{step.module}", *step.args, "--json", str(figures)]
     print(f"\n=== {step.name}: {' '.join(command[1:])}", flush=True)
     env = {**os.environ, **STEP_ENV.get(step.name, {})}
@@ -168,6 +169,7 @@ def run_step(step: Step, results: Path) -> dict[str, Any]:
         flush=True,
     )
     return {
+        "code": code,
         # The machine's 1-minute load average around the step: a figure taken while something else ran
         # (load well above the step's own one or two busy cores) is marked as such in BENCHMARKS.md.
         "load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
